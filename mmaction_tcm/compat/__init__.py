@@ -1,0 +1,15 @@
+"""Compatibility fixes for the pinned OpenMMLab stack, applied on ``import mmaction_tcm``.
+
+Each fix is applied only where the installed packages need it.
+"""
+from .drn_placeholder import install_drn_placeholder
+from .safe_load import allow_mmengine_checkpoint_globals, safe_torch_load
+
+__all__ = ['install_drn_placeholder', 'allow_mmengine_checkpoint_globals',
+           'safe_torch_load', 'apply_all']
+
+
+def apply_all() -> None:
+    """Apply every fix (idempotent)."""
+    install_drn_placeholder()
+    allow_mmengine_checkpoint_globals()

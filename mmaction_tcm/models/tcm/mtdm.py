@@ -1,0 +1,63 @@
+"""Multi-scale Temporal Dynamics Module (MTDM), as released."""
+import torch
+import torch.nn as nn
+
+from ...ops import tempo_match
+
+
+def l2_normalize_channels(x: torch.Tensor, eps: float = 1e-6) -> torch.Tensor:
+    """``x / sqrt(sum_c x^2 + eps)`` over dim 1 (the released normalisation)."""
+    return x / torch.sqrt(torch.sum(x * x, dim=1, keepdim=True) + eps)
+
+
+class MTDM(nn.Module):
+    """Fast- and slow-tempo motion features from frame-pair matching.
+
+    Channel reduction (1x1 conv, BN, ReLU), L2 normalisation, then ``tempo_match`` on the
+    fast pairs ``(t, t+1)`` and the slow pairs ``(0, t+1)``; the ``T-1`` pair outputs are
+    padded to ``T`` by repeating the last pair.
+
+    Args:
+        in_channels: ``C`` of the input.
+        num_segments: frames ``T`` per clip.
+        reduced_channels: width of the matched features.
+        patch_size, sigma, temperature: see :func:`mmaction_tcm.ops.tempo_match`.
+        corr_backend: ``'auto'``, ``'native'``, ``'pytorch'`` or ``'mmcv'``.
+
+    Shape: ``(N*T, C, H, W) -> (N*T, 6, H, W)`` with channels
+    ``[u_fast, v_fast, c_fast, u_slow, v_slow, c_slow]``.
+    """
+    out_channels = 6
+
+    def __init__(self, in_channels: int, num_segments: int, reduced_channels: int = 64,
+                 patch_size: int = 15, sigma: float = 5.0, temperature: float = 100.0,
+                 corr_backend: str = 'auto'):
+        super().__init__()
+        self.num_segments = num_segments
+        self.patch_size = patch_size
+        self.sigma = sigma
+        self.temperature = temperature
+        self.corr_backend = corr_backend
+        self.channel_reduction = nn.Sequential(
+            nn.Conv2d(in_channels, reduced_channels, 1, bias=False),
+            nn.BatchNorm2d(reduced_channels),
+            nn.ReLU(inplace=True))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        T = self.num_segments
+        feat = l2_normalize_channels(self.channel_reduction(x))
+        NT, C, H, W = feat.shape
+        N = NT // T
+        feat = feat.view(N, T, C, H, W)
+        later = feat[:, 1:]                                    # (N, T-1, C, H, W)
+        fast_first = feat[:, :-1]
+        slow_first = feat[:, :1].expand_as(later)
+        first = torch.stack([fast_first, slow_first], dim=1)   # (N, 2, T-1, C, H, W)
+        second = torch.stack([later, later], dim=1)
+        first = first.reshape(-1, C, H, W)
+        second = second.reshape(-1, C, H, W)
+        flow, confidence = tempo_match(first, second, self.patch_size, self.sigma,
+                                       self.temperature, backend=self.corr_backend)
+        motion = torch.cat([flow, confidence], dim=1).view(N, 2, T - 1, 3, H, W)
+        motion = torch.cat([motion, motion[:, :, -1:]], dim=2)  # pad T-1 -> T
+        return motion.permute(0, 2, 1, 3, 4, 5).reshape(NT, 6, H, W)

@@ -1,0 +1,10 @@
+"""Correlation and fused tempo-match ops.
+
+``correlation(f1, f2, patch_size, dilation_patch=1) -> (B, P, P, H, W)``
+``tempo_match(f1, f2, patch_size=15, sigma=5.0, temperature=100.0) -> (flow, confidence)``
+"""
+from .correlation import correlation
+from .tempo_match import tempo_match
+from .torch_impl import correlation_torch, tempo_match_torch
+
+__all__ = ['correlation', 'tempo_match', 'correlation_torch', 'tempo_match_torch']
