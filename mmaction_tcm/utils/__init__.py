@@ -1,0 +1,3 @@
+from .video_io import write_mp4
+
+__all__ = ['write_mp4']
