@@ -32,6 +32,16 @@ class TemporalECA(nn.Module):
         k = eca_kernel_size(num_segments)
         self.conv = nn.Conv1d(1, 1, k, padding=(k - 1) // 2, bias=False)
 
+    def _load_from_state_dict(self, state_dict, prefix, *args, **kwargs):
+        key = prefix + 'conv.weight'
+        if key in state_dict and state_dict[key].shape != self.conv.weight.shape:
+            raise ValueError(
+                f'{key}: checkpoint temporal-attention kernel size '
+                f'{state_dict[key].shape[-1]} does not match num_segments='
+                f'{self.num_segments} (kernel {self.conv.weight.shape[-1]}): the checkpoint '
+                f'was trained for a different number of frames')
+        super()._load_from_state_dict(state_dict, prefix, *args, **kwargs)
+
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         NT, C, H, W = x.shape
         T = self.num_segments
