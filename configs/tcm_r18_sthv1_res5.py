@@ -1,0 +1,3 @@
+# Table VII: TSM-ResNet-18 + TCM after res5 (ablation recipe), Sth-V1, 8 frames.
+_base_ = ['./tcm_r18_sthv1.py']
+model = dict(backbone=dict(tcm_stages=(3, )))

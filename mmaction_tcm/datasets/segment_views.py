@@ -1,0 +1,65 @@
+"""TSN-style segment sampling with several views per video (multi-clip testing)."""
+import zlib
+
+import numpy as np
+from mmcv.transforms import BaseTransform
+
+from mmaction.registry import TRANSFORMS
+
+
+@TRANSFORMS.register_module()
+class SampleSegmentViews(BaseTransform):
+    """Sample ``num_views`` TSN clips of ``num_segments`` frames each (test time).
+
+    The video is cut into ``num_segments`` equal segments; view ``k`` takes one frame per
+    segment. ``mode='uniform'``: at fraction ``(k + 0.5) / num_views`` of every segment
+    (``num_views=1`` is the segment centre, identical to MMAction2's
+    ``SampleFrames(clip_len=1, num_clips=T, test_mode=True)``). ``mode='random'``: at a
+    random fraction per view and segment, drawn from a generator seeded by ``seed`` and the
+    video's path, so repeated and multi-process runs see the same frames.
+
+    Frame indices are clip-major (``num_views * num_segments`` frames, view 0 first), the
+    order ``TSMHead`` and ``BaseHead.average_clip`` expect.
+
+    Required keys: ``total_frames``, ``start_index``. Added keys: ``frame_inds``,
+    ``clip_len`` (1), ``frame_interval`` (None), ``num_clips`` (``num_views * num_segments``).
+    """
+
+    def __init__(self, num_segments: int = 8, num_views: int = 1, mode: str = 'uniform',
+                 seed: int = 0):
+        for name, value in (('num_segments', num_segments), ('num_views', num_views)):
+            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+                raise ValueError(f'{name} must be an int >= 1, got {value!r}')
+        if mode not in ('uniform', 'random'):
+            raise ValueError(f"mode must be 'uniform' or 'random', got {mode!r}")
+        self.num_segments = num_segments
+        self.num_views = num_views
+        self.mode = mode
+        self.seed = seed
+
+    def _fractions(self, results: dict) -> np.ndarray:
+        """Position inside each segment, ``(num_views, num_segments)`` in ``[0, 1)``."""
+        if self.mode == 'uniform':
+            frac = (np.arange(self.num_views) + 0.5) / self.num_views
+            return np.repeat(frac[:, None], self.num_segments, axis=1)
+        key = str(results.get('filename', results.get('frame_dir', ''))).encode()
+        rng = np.random.default_rng([self.seed, zlib.crc32(key)])
+        return rng.random((self.num_views, self.num_segments))
+
+    def transform(self, results: dict) -> dict:
+        total = int(results['total_frames'])
+        if total < 1:
+            raise ValueError(f'total_frames must be >= 1, got {total}')
+        seg_len = total / self.num_segments
+        starts = np.arange(self.num_segments) * seg_len
+        inds = np.floor(starts[None, :] + self._fractions(results) * seg_len)
+        inds = np.clip(inds, 0, total - 1).astype(np.int64).reshape(-1)
+        results['frame_inds'] = (inds + results['start_index']).astype(np.int32)
+        results['clip_len'] = 1
+        results['frame_interval'] = None
+        results['num_clips'] = self.num_views * self.num_segments
+        return results
+
+    def __repr__(self) -> str:
+        return (f'{self.__class__.__name__}(num_segments={self.num_segments}, '
+                f'num_views={self.num_views}, mode={self.mode!r}, seed={self.seed})')

@@ -1,0 +1,212 @@
+"""Synthetic "tempo" videos: classes that differ only in how things move.
+
+Every video shows a textured background, one or two textured *actors* and a few static
+*distractors* drawn the same way as the actors. Appearance (shapes, colours, stripe
+textures, sizes, background, noise, brightness flicker, positions) is drawn independently
+of the class; the class only decides the motion:
+
+* ``slide_{left,right,up,down}_{slow,fast}``: one actor slides in a direction, covering a
+  short (slow) or long (fast) distance over the same duration -- the same motion at two
+  tempos.
+* ``approach`` / ``recede``: two actors move towards / away from each other along a
+  random axis (each is the time reversal of the other, so the two classes have exactly
+  the same distribution of single frames).
+* ``pass`` / ``bounce``: two actors meet in the middle and either pass each other or turn
+  back. Both classes trace the *same* positions; only which actor ends where differs, so
+  the class can only be read by following each actor's appearance through time.
+
+A single frame therefore carries no information about the label. Everything is
+deterministic given the seed: video ``i`` of split ``s`` is drawn from its own
+``numpy.random.default_rng((seed, s, i))``.
+"""
+import math
+import os
+from typing import Callable, Dict, List, Optional, Sequence, Tuple
+
+import numpy as np
+
+CLASSES: Tuple[str, ...] = (
+    'slide_left_slow', 'slide_left_fast', 'slide_right_slow', 'slide_right_fast',
+    'slide_up_slow', 'slide_up_fast', 'slide_down_slow', 'slide_down_fast',
+    'approach', 'recede', 'pass', 'bounce')
+
+SPLITS: Tuple[str, ...] = ('train', 'val', 'test')
+
+_DIRECTIONS = {'left': (-1.0, 0.0), 'right': (1.0, 0.0), 'up': (0.0, -1.0), 'down': (0.0, 1.0)}
+# Distance covered over the whole video, as a fraction of the frame size.
+_TRAVEL = {'slow': (0.18, 0.28), 'fast': (0.50, 0.62)}
+_SHAPES = ('circle', 'square', 'diamond', 'ring')
+
+
+def _smooth_texture(rng: np.random.Generator, size: int, cells: int) -> np.ndarray:
+    """A smooth random RGB field ``(size, size, 3)`` in [0, 1]."""
+    import cv2
+    grid = rng.random((cells, cells, 3)).astype(np.float32)
+    return np.clip(cv2.resize(grid, (size, size), interpolation=cv2.INTER_CUBIC), 0, 1)
+
+
+class _Sprite:
+    """A textured shape with anti-aliased edges; ``draw`` composites it at a centre."""
+
+    def __init__(self, rng: np.random.Generator, size: int):
+        self.shape = _SHAPES[rng.integers(len(_SHAPES))]
+        self.radius = float(rng.uniform(0.08, 0.13) * size)
+        self.colour = rng.random(3).astype(np.float32)
+        self.colour2 = rng.random(3).astype(np.float32)
+        self.stripe_angle = float(rng.uniform(0, math.pi))
+        self.stripe_freq = float(rng.uniform(0.5, 1.2))  # radians per pixel
+
+    def draw(self, canvas: np.ndarray, yy: np.ndarray, xx: np.ndarray, cx: float,
+             cy: float) -> None:
+        dx, dy = xx - cx, yy - cy
+        if self.shape == 'circle':
+            dist = np.sqrt(dx * dx + dy * dy)
+        elif self.shape == 'square':
+            dist = np.maximum(np.abs(dx), np.abs(dy)) * 1.1
+        elif self.shape == 'diamond':
+            dist = (np.abs(dx) + np.abs(dy)) * 0.8
+        else:  # ring: a disc with a hole
+            dist = np.sqrt(dx * dx + dy * dy)
+            dist = np.maximum(dist, 0.9 * self.radius - (dist - 0.45 * self.radius))
+        alpha = np.clip(self.radius - dist + 0.5, 0.0, 1.0)[..., None]
+        phase = dx * math.cos(self.stripe_angle) + dy * math.sin(self.stripe_angle)
+        mix = (0.5 + 0.5 * np.sin(phase * self.stripe_freq))[..., None]
+        texture = self.colour * mix + self.colour2 * (1 - mix)
+        canvas *= 1 - alpha
+        canvas += alpha * texture
+
+
+def _trajectories(label: str, rng: np.random.Generator, size: int,
+                  s: np.ndarray, radii: Sequence[float]) -> List[np.ndarray]:
+    """Actor centres ``(len(s), 2)`` (x, y) over normalised time ``s`` in [0, 1]."""
+    margin = max(radii) + 2.0
+    if label.startswith('slide_'):
+        _, direction, tempo = label.split('_')
+        ux, uy = _DIRECTIONS[direction]
+        travel = rng.uniform(*_TRAVEL[tempo]) * size
+        lo, hi = margin + travel / 2, size - margin - travel / 2
+        mid = rng.uniform(lo, hi, size=2)
+        mid[0 if ux == 0 else 1] = rng.uniform(margin, size - margin)  # across the motion
+        offset = (s - 0.5)[:, None] * travel * np.array([ux, uy])
+        return [mid + offset]
+    # two actors on a random axis through a random midpoint
+    angle = rng.uniform(0, 2 * math.pi)
+    axis = np.array([math.cos(angle), math.sin(angle)])
+    normal = np.array([-axis[1], axis[0]])
+    if label in ('approach', 'recede'):
+        far = rng.uniform(0.55, 0.7) * size
+        near = radii[0] + radii[1] + 1.0
+        progress = s if label == 'approach' else 1 - s
+        half = ((1 - progress) * far + progress * near) / 2
+        lateral = np.zeros_like(s)
+    elif label in ('pass', 'bounce'):
+        far = rng.uniform(0.55, 0.7) * size
+        meet = rng.uniform(0.4, 0.6)
+        # signed half separation: +far/2 at the start, 0 at the meeting, -far/2 past it
+        half = far / 2 * np.where(s < meet, 1 - s / meet, -(s - meet) / (1 - meet))
+        if label == 'bounce':
+            half = np.abs(half)
+        lateral = np.full_like(s, rng.uniform(-0.4, 0.4) * (radii[0] + radii[1]))
+    else:
+        raise ValueError(f'label must be one of {CLASSES}, got {label!r}')
+    extent = np.abs(half).max() * np.abs(axis) + np.abs(lateral).max() * np.abs(normal)
+    mid = np.array([rng.uniform(margin + e, size - margin - e) if margin + e < size - margin - e
+                    else size / 2 for e in extent])
+    a = mid + half[:, None] * axis + lateral[:, None] / 2 * normal
+    b = mid - half[:, None] * axis - lateral[:, None] / 2 * normal
+    return [a, b]
+
+
+def render_video(label: int, rng: np.random.Generator, size: int = 64,
+                 num_frames: int = 32) -> np.ndarray:
+    """Draw one video of class ``CLASSES[label]``.
+
+    Returns:
+        ``uint8`` RGB frames ``(num_frames, size, size, 3)``.
+    """
+    if not (isinstance(label, (int, np.integer)) and 0 <= label < len(CLASSES)):
+        raise ValueError(f'label must be an int in [0, {len(CLASSES)}), got {label!r}')
+    if size < 32:
+        raise ValueError(f'size must be >= 32 pixels, got {size}')
+    if num_frames < 2:
+        raise ValueError(f'num_frames must be >= 2, got {num_frames}')
+    name = CLASSES[label]
+    yy, xx = np.mgrid[0:size, 0:size].astype(np.float32)
+    # background: smooth colour field plus fine static grain, randomly contrasted
+    background = 0.6 * _smooth_texture(rng, size, int(rng.integers(3, 7)))
+    background += 0.4 * _smooth_texture(rng, size, size // 4) * rng.uniform(0.3, 1.0)
+    distractors = [_Sprite(rng, size) for _ in range(int(rng.integers(1, 4)))]
+    distractor_pos = [rng.uniform(0.1 * size, 0.9 * size, size=2) for _ in distractors]
+    num_actors = 1 if name.startswith('slide_') else 2
+    actors = [_Sprite(rng, size) for _ in range(num_actors)]
+    s = np.linspace(0.0, 1.0, num_frames)
+    paths = _trajectories(name, rng, size, s, [a.radius for a in actors])
+    noise_std = rng.uniform(0.0, 0.05)
+    flicker = 1 + rng.uniform(0.0, 0.12) * np.sin(
+        2 * math.pi * (rng.uniform(0.5, 3.0) * s + rng.random()))
+    frames = np.empty((num_frames, size, size, 3), np.uint8)
+    for t in range(num_frames):
+        canvas = background.copy()
+        for sprite, (x, y) in zip(distractors, distractor_pos):
+            sprite.draw(canvas, yy, xx, x, y)
+        for sprite, path in zip(actors, paths):
+            sprite.draw(canvas, yy, xx, path[t, 0], path[t, 1])
+        canvas = canvas * flicker[t] + rng.normal(0, noise_std, canvas.shape)
+        frames[t] = np.clip(canvas * 255 + 0.5, 0, 255).astype(np.uint8)
+    return frames
+
+
+def video_rng(seed: int, split: str, index: int) -> np.random.Generator:
+    """The random stream of video ``index`` of ``split`` (independent of other videos)."""
+    return np.random.default_rng((int(seed), SPLITS.index(split), int(index)))
+
+
+def split_labels(split: str, per_class: int, seed: int) -> np.ndarray:
+    """Balanced labels of one split (``per_class`` of each class), in a seeded order."""
+    labels = np.repeat(np.arange(len(CLASSES)), per_class)
+    np.random.default_rng((int(seed), SPLITS.index(split), -1 % 2**32)).shuffle(labels)
+    return labels
+
+
+def generate_dataset(out_dir: str, per_class: Dict[str, int], size: int = 64,
+                     num_frames: int = 32, seed: int = 0, fps: float = 16.0,
+                     progress: Optional[Callable[[str, int, int], None]] = None
+                     ) -> Dict[str, str]:
+    """Write the videos and MMAction2 ``VideoDataset`` annotation lists.
+
+    Layout: ``out_dir/videos/{split}/{split}_{i:05d}.mp4``, ``out_dir/{split}_list.txt``
+    (lines ``videos/{split}/... label``, relative to ``out_dir``) and
+    ``out_dir/label_map.txt`` (one class name per line, in label order).
+
+    Args:
+        per_class: videos per class for each split, e.g. ``{'train': 80, 'test': 30}``.
+        progress: optional ``progress(split, done, total)`` callback.
+
+    Returns:
+        ``{split: annotation_file_path}``.
+    """
+    from ..utils import write_mp4
+    for split, n in per_class.items():
+        if split not in SPLITS:
+            raise ValueError(f'per_class keys must be among {SPLITS}, got {split!r}')
+        if not isinstance(n, (int, np.integer)) or n < 1:
+            raise ValueError(f'per_class[{split!r}] must be an int >= 1, got {n!r}')
+    os.makedirs(out_dir, exist_ok=True)
+    with open(os.path.join(out_dir, 'label_map.txt'), 'w') as f:
+        f.write('\n'.join(CLASSES) + '\n')
+    ann_files = {}
+    for split, n in per_class.items():
+        labels = split_labels(split, n, seed)
+        lines = []
+        for i, label in enumerate(labels):
+            rel = f'videos/{split}/{split}_{i:05d}.mp4'
+            frames = render_video(int(label), video_rng(seed, split, i), size, num_frames)
+            write_mp4(os.path.join(out_dir, rel), list(frames), fps)
+            lines.append(f'{rel} {int(label)}')
+            if progress is not None:
+                progress(split, i + 1, len(labels))
+        ann = os.path.join(out_dir, f'{split}_list.txt')
+        with open(ann, 'w') as f:
+            f.write('\n'.join(lines) + '\n')
+        ann_files[split] = ann
+    return ann_files
