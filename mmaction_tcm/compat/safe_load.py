@@ -6,6 +6,7 @@ in ``message_hub`` / ``meta``) refuse to load. We allow-list exactly those types
 turning the safety off, so a pickle that would run code is still refused.
 """
 import pickle
+import re
 from typing import Any
 
 import numpy as np
@@ -30,10 +31,26 @@ def _numpy_globals() -> list:
     return types_
 
 
+def history_buffer_method(owner, name: str):
+    """Restricted stand-in for ``builtins.getattr`` while unpickling.
+
+    ``HistoryBuffer.__getstate__`` stores its statistics methods (``HistoryBuffer.mean``
+    ...), which protocol-2 pickles spell ``getattr(HistoryBuffer, 'mean')``. Only that
+    form resolves; any other ``getattr`` in a file is refused.
+    """
+    from mmengine.logging.history_buffer import HistoryBuffer
+    value = HistoryBuffer.__dict__.get(name) if owner is HistoryBuffer else None
+    if owner is not HistoryBuffer or name.startswith('_') or not callable(value):
+        raise pickle.UnpicklingError(
+            f'Unsupported global: GLOBAL builtins.getattr on {owner!r}.{name} (only '
+            f'HistoryBuffer statistics methods are allowed)')
+    return value
+
+
 def _mmengine_globals() -> list:
     from mmengine.logging.history_buffer import HistoryBuffer
     from mmengine.config.config import ConfigDict
-    return [HistoryBuffer, ConfigDict]
+    return [HistoryBuffer, ConfigDict, (history_buffer_method, 'builtins.getattr')]
 
 
 _ALLOWED = None
@@ -69,9 +86,22 @@ def safe_torch_load(path: str, map_location: Any = 'cpu') -> Any:
     try:
         return torch.load(path, map_location=map_location, weights_only=True)
     except pickle.UnpicklingError as err:
+        detail = str(err)
+        found = re.search(r'Unsupported global: GLOBAL (\S+( on \S+)?)', detail)
+        if found is None:
+            raise ValueError(f'{path!r} is not a readable torch checkpoint '
+                             f'(weights-only unpickler: {_last_line(detail)})') from err
         raise ValueError(
-            f'refusing to load {path!r}: it contains objects that are not plain tensors, '
-            f'containers or allow-listed mmengine/numpy types (loading it would execute '
-            f'arbitrary code). Details: {str(err).splitlines()[0]}') from err
+            f'refusing to load {path!r}: it references {found.group(1)}, which is not a '
+            f'tensor, a container or an allow-listed mmengine/numpy type; unpickling it '
+            f'could execute arbitrary code, so nothing from it was run') from err
     except (RuntimeError, EOFError) as err:
         raise ValueError(f'{path!r} is not a readable torch checkpoint: {err}') from err
+
+
+def _last_line(text: str) -> str:
+    lines = [ln.strip() for ln in text.splitlines() if ln.strip()]
+    for ln in lines:
+        if 'WeightsUnpickler error' in ln or 'Unsupported' in ln:
+            return ln
+    return lines[-1] if lines else text
