@@ -26,3 +26,8 @@ visualizer = dict(type='ActionVisualizer', vis_backends=vis_backends)
 log_level = 'INFO'
 load_from = None
 resume = False
+
+# Bit-exact `--resume`: RNG state saved in every checkpoint and restored on resume;
+# validation runs on a copy of the RNG state (mmaction_tcm.engine.rng_state_hook).
+# Configs that set their own custom_hooks should keep this entry.
+custom_hooks = [dict(type='RNGStateHook')]
