@@ -45,7 +45,15 @@ class MTDM(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         T = self.num_segments
-        feat = l2_normalize_channels(self.channel_reduction(x))
+        # Reduction and normalisation in fp32 even under autocast: in fp16 the 1x1 conv
+        # overflows for large features (~1e4), and the normalisation's gain (up to
+        # 1/sqrt(1e-6)) times BN's on near-constant maps overflows the backward pass.
+        # Without autocast this is the released arithmetic; the matching still autocasts.
+        if torch.is_autocast_enabled(x.device.type):
+            with torch.autocast(device_type=x.device.type, enabled=False):
+                feat = l2_normalize_channels(self.channel_reduction(x.float()))
+        else:
+            feat = l2_normalize_channels(self.channel_reduction(x))
         NT, C, H, W = feat.shape
         N = NT // T
         feat = feat.view(N, T, C, H, W)
