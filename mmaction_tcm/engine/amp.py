@@ -33,8 +33,28 @@ class CPUAutocastOptimWrapper(OptimWrapper):
 
     @contextmanager
     def optim_context(self, model: torch.nn.Module):
-        with super().optim_context(model), torch.autocast('cpu', dtype=self.cast_dtype):
-            yield
+        # MMAction2 heads turn the class scores into numpy arrays for the accuracy they
+        # log, and numpy has no bfloat16: the head's outputs are cast back to fp32 (losses
+        # in fp32, as CUDA autocast does for its loss functions).
+        head = getattr(getattr(model, 'module', model), 'cls_head', None)
+        handle = head.register_forward_hook(_outputs_to_float32) if head is not None else None
+        try:
+            with super().optim_context(model), torch.autocast('cpu', dtype=self.cast_dtype):
+                yield
+        finally:
+            if handle is not None:
+                handle.remove()
+
+
+def _outputs_to_float32(module, inputs, output):
+    """Forward hook: low-precision floating tensors in ``output`` become fp32."""
+    def cast(x):
+        if isinstance(x, torch.Tensor) and x.is_floating_point() and x.dtype != torch.float32:
+            return x.float()
+        if isinstance(x, (tuple, list)):
+            return type(x)(cast(v) for v in x)
+        return x
+    return cast(output)
 
 
 def amp_optim_wrapper(optim_wrapper: dict, device: Optional[str] = None) -> dict:
