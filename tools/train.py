@@ -29,7 +29,8 @@ def parse_args(argv=None):
                         help='resume from CKPT, or (no value) from the latest checkpoint '
                         'in the work directory')
     parser.add_argument('--amp', action='store_true',
-                        help='automatic mixed precision (AmpOptimWrapper)')
+                        help='automatic mixed precision: fp16 AmpOptimWrapper on CUDA, '
+                        'bf16 CPUAutocastOptimWrapper without CUDA')
     parser.add_argument('--no-validate', action='store_true',
                         help='do not evaluate checkpoints during training')
     parser.add_argument('--auto-scale-lr', action='store_true',
@@ -62,12 +63,12 @@ def merge_args(cfg: Config, args) -> Config:
         cfg.work_dir = args.work_dir
     elif cfg.get('work_dir', None) is None:
         cfg.work_dir = osp.join('./work_dirs', osp.splitext(osp.basename(args.config))[0])
-    if args.amp:
-        wrapper = cfg.optim_wrapper.get('type', 'OptimWrapper')
-        if wrapper not in ('OptimWrapper', 'AmpOptimWrapper'):
-            raise SystemExit(f'--amp needs optim_wrapper.type OptimWrapper, got {wrapper!r}')
-        cfg.optim_wrapper.type = 'AmpOptimWrapper'
-        cfg.optim_wrapper.setdefault('loss_scale', 'dynamic')
+    if args.amp:  # fp16 + dynamic loss scaling on CUDA, bf16 autocast on CPU
+        from mmaction_tcm.engine import amp_optim_wrapper
+        try:
+            cfg.optim_wrapper = amp_optim_wrapper(cfg.optim_wrapper)
+        except ValueError as err:
+            raise SystemExit(str(err))
     if args.resume == 'auto':
         cfg.resume = True
         cfg.load_from = None
