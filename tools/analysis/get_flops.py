@@ -1,0 +1,138 @@
+"""FLOPs (multiply-adds, fvcore / mmengine convention) and parameters of a config's model.
+
+    python tools/analysis/get_flops.py configs/tcm_r50_sthv1.py --shape 8 3 224 224
+
+``--shape``: ``H W`` or ``T C H W`` (one clip of a 2-D recognizer, e.g. ``8 3 224 224``) or
+``N C T H W`` (3-D recognizers). Counts ``extract_feat`` (backbone + neck), as MMAction2's
+``get_flops.py``. TCM is counted fully: its convolutions and matmuls by mmengine's handles,
+the correlation / tempo-match ops by ``mmaction_tcm.ops.flops`` when those ops run natively
+(the PyTorch correlation is a matmul, counted directly). Ops still without a handle are
+listed, so a missing count is never silent.
+"""
+import argparse
+import os
+import sys
+
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+from _bootstrap import use_checkout_package  # noqa: E402
+
+use_checkout_package()
+
+import mmaction_tcm  # noqa: E402,F401
+import torch  # noqa: E402
+from mmengine.analysis import FlopAnalyzer, parameter_count  # noqa: E402
+from mmengine.analysis.print_helper import complexity_stats_table  # noqa: E402
+from mmengine.config import Config, DictAction  # noqa: E402
+from mmengine.registry import init_default_scope  # noqa: E402
+
+from mmaction.registry import MODELS  # noqa: E402
+
+
+def parse_args(argv=None):
+    parser = argparse.ArgumentParser(description='Model FLOPs and parameters')
+    parser.add_argument('config', help='config file path')
+    parser.add_argument('--shape', type=int, nargs='+', default=[224, 224],
+                        help='H W | T C H W (2-D recognizer clip) | N C T H W (3-D)')
+    parser.add_argument('--max-depth', type=int, default=3, help='table depth')
+    parser.add_argument('--cfg-options', nargs='+', action=DictAction,
+                        help='override config entries, key=value')
+    return parser.parse_args(argv)
+
+
+def input_shape(shape, model) -> tuple:
+    """The tensor shape ``extract_feat`` receives (batch of one clip)."""
+    is_2d = type(model).__name__ == 'Recognizer2D'
+    if len(shape) == 1:
+        shape = [shape[0], shape[0]]
+    if len(shape) == 2:
+        if is_2d:
+            return (1, model.backbone.num_segments, 3) + tuple(shape)
+        return (1, 3) + tuple(shape)
+    if len(shape) == 4:
+        return (1, ) + tuple(shape) if is_2d else tuple(shape)
+    if len(shape) == 5:
+        return tuple(shape)
+    raise SystemExit(f'--shape takes 1, 2, 4 or 5 integers, got {shape}')
+
+
+def _correlation_macs(inputs, outputs) -> int:
+    """``f1 (B, C, H, W)``, ``patch_size`` P: B*C*H*W*P*P multiply-adds (the matching).
+
+    The tempo-match op's Gaussian / softmax / soft-argmax are element-wise, which the
+    fvcore convention does not count (as for BN and activations)."""
+    from mmengine.analysis.jit_handles import get_shape
+    b, c, h, w = get_shape(inputs[0])
+    p = inputs[2].toIValue()
+    return int(b * c * h * w * p * p)
+
+
+FALLBACK_HANDLES = {
+    'mmaction_tcm::correlation': _correlation_macs,
+    'mmaction_tcm::tempo_match': _correlation_macs,
+}
+
+
+def tcm_op_handles() -> dict:
+    """Handles for the native TCM ops: ``mmaction_tcm.ops.flops`` where it provides them,
+    else :data:`FALLBACK_HANDLES` (schemas of ``ops/csrc``: ``(f1, f2, patch_size, ...)``)."""
+    handles = dict(FALLBACK_HANDLES)
+    try:
+        from mmaction_tcm.ops import flops
+    except ImportError:
+        return handles
+    for name in ('FLOP_HANDLES', 'flop_handles', 'OP_HANDLES'):
+        provided = getattr(flops, name, None)
+        if provided is not None:
+            handles.update(provided() if callable(provided) else provided)
+            break
+    return handles
+
+
+def analyse(model: torch.nn.Module, shape: tuple):
+    """Return ``(FlopAnalyzer, params)`` for ``model.extract_feat`` on a zero input."""
+    model.eval()
+    model.forward = model.extract_feat
+    analyzer = FlopAnalyzer(model, torch.zeros(shape))
+    handles = tcm_op_handles()
+    if handles:
+        analyzer.set_op_handle(**handles)
+    analyzer.unsupported_ops_warnings(False).uncalled_modules_warnings(False)
+    return analyzer, parameter_count(model)['']
+
+
+def tcm_total(analyzer) -> int:
+    """FLOPs inside the TCM blocks (modules named ``*tcm*``, outermost only)."""
+    names = [n for n in analyzer.by_module() if n and 'tcm' in n.split('.')[-1]]
+    outer = [n for n in names if not any(n != o and n.startswith(o + '.') for o in names)]
+    return sum(analyzer.by_module()[n] for n in outer)
+
+
+def main(argv=None):
+    args = parse_args(argv)
+    cfg = Config.fromfile(args.config)
+    if args.cfg_options:
+        cfg.merge_from_dict(args.cfg_options)
+    init_default_scope(cfg.get('default_scope', 'mmaction'))
+    model = MODELS.build(cfg.model)
+    shape = input_shape(args.shape, model)
+    with torch.no_grad():
+        analyzer, params = analyse(model, shape)
+        total = analyzer.total()
+        print(complexity_stats_table(analyzer, max_depth=args.max_depth,
+                                     show_param_shapes=False))
+    line = '=' * 40
+    print(f'\n{line}\nInput shape: {shape}\nFlops: {total / 1e9:.3f} G (multiply-adds)')
+    tcm = tcm_total(analyzer)
+    if tcm:
+        print(f'  of which TCM: {tcm / 1e9:.3f} G')
+    print(f'Params: {params / 1e6:.3f} M ({params:,})')
+    skipped = analyzer.unsupported_ops()
+    if skipped:
+        print('Ops without a FLOP handle (counted as 0): '
+              + ', '.join(f'{k} x{v}' for k, v in sorted(skipped.items())))
+    print(line)
+    return total, params
+
+
+if __name__ == '__main__':
+    main()
