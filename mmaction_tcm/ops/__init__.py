@@ -8,3 +8,7 @@ from .tempo_match import tempo_match
 from .torch_impl import correlation_torch, tempo_match_torch
 
 __all__ = ['correlation', 'tempo_match', 'correlation_torch', 'tempo_match_torch']
+
+from .native import build_ahead_if_requested as _build_ahead_if_requested  # noqa: E402
+
+_build_ahead_if_requested()  # MMACTION_TCM_BUILD_OPS=1 compiles the native ops at import

@@ -1,0 +1,155 @@
+"""Compile-and-load of the C++/CUDA ops in ``ops/`` (torch.utils.cpp_extension, cached).
+
+The extension is built once per machine and source version into
+``$MMACTION_TCM_OPS_CACHE`` (else ``$TORCH_EXTENSIONS_DIR/mmaction_tcm``, else
+``~/.cache/mmaction_tcm/ops``), in a folder named after a hash of the sources, the build
+flags, the torch/Python versions and the CPU's instruction-set flags (the CPU code is built
+with ``-march=native``). Later processes only load the cached shared library.
+
+Environment switch ``MMACTION_TCM_BUILD_OPS``:
+
+- unset (default): build on first use of a native op (about a minute on 2 cores);
+- ``1``: build when :mod:`mmaction_tcm` is imported (ahead of time);
+- ``0``: never compile; use a cached build if one exists, else the PyTorch path.
+
+``python -m mmaction_tcm.ops.build`` builds ahead of time and prints where.
+"""
+import fcntl
+import hashlib
+import os
+import platform
+import shutil
+import sys
+import time
+from pathlib import Path
+from typing import List, Optional
+
+import torch
+
+ENV_SWITCH = 'MMACTION_TCM_BUILD_OPS'
+ENV_CACHE = 'MMACTION_TCM_OPS_CACHE'
+LIB_NAME = 'mmaction_tcm_ops'
+CPU_FLAGS = ['-O3', '-march=native', '-fopenmp', '-DNDEBUG']
+CUDA_FLAGS = ['-O3', '--use_fast_math', '-DNDEBUG']
+
+
+class NativeBuildError(RuntimeError):
+    """The native ops could not be compiled or loaded."""
+
+
+def sources_root() -> Path:
+    """``<repo>/ops`` in a checkout, else ``mmaction_tcm/.mim/ops`` of an installed package."""
+    pkg = Path(__file__).resolve().parents[1]
+    for root in (pkg.parent / 'ops', pkg / '.mim' / 'ops'):
+        if (root / 'include' / 'tcm_pixel.h').is_file():
+            return root
+    raise NativeBuildError(f'ops sources not found next to {pkg} (looked for ops/ and '
+                           '.mim/ops/ with include/tcm_pixel.h)')
+
+
+def cuda_build_possible() -> bool:
+    """A CUDA build needs a CUDA torch, a visible GPU and the CUDA toolkit."""
+    from torch.utils.cpp_extension import CUDA_HOME
+    return bool(torch.version.cuda) and torch.cuda.is_available() and CUDA_HOME is not None
+
+
+def source_files(root: Path, with_cuda: bool) -> List[Path]:
+    """Translation units: the CPU binding + kernels, plus the CUDA pair when asked."""
+    files = [root / 'csrc' / 'tcm_ops.cpp', root / 'cpu' / 'tcm_cpu.cpp']
+    if with_cuda:
+        files += [root / 'csrc' / 'tcm_cuda_binding.cpp', root / 'cuda' / 'tcm_cuda.cu']
+    return files
+
+
+def _cpu_signature() -> str:
+    try:
+        for line in Path('/proc/cpuinfo').read_text().splitlines():
+            if line.startswith('flags'):
+                return line
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
+
+
+def cache_root() -> Path:
+    if os.environ.get(ENV_CACHE):
+        return Path(os.environ[ENV_CACHE])
+    if os.environ.get('TORCH_EXTENSIONS_DIR'):
+        return Path(os.environ['TORCH_EXTENSIONS_DIR']) / 'mmaction_tcm'
+    return Path.home() / '.cache' / 'mmaction_tcm' / 'ops'
+
+
+def build_dir(with_cuda: bool) -> Path:
+    """Cache folder for this source version, toolchain and CPU."""
+    root = sources_root()
+    digest = hashlib.sha256()
+    for path in sorted(root.rglob('*')):
+        if path.is_file() and path.suffix in ('.h', '.cpp', '.cu', '.cuh'):
+            digest.update(str(path.relative_to(root)).encode())
+            digest.update(path.read_bytes())
+    for item in (torch.__version__, sys.version, platform.machine(), _cpu_signature(),
+                 ' '.join(CPU_FLAGS), ' '.join(CUDA_FLAGS), str(with_cuda)):
+        digest.update(item.encode())
+    tag = 'cuda' if with_cuda else 'cpu'
+    return cache_root() / f'{LIB_NAME}_{tag}_{digest.hexdigest()[:16]}'
+
+
+def library_path(with_cuda: bool) -> Path:
+    return build_dir(with_cuda) / f'{LIB_NAME}.so'
+
+
+def compile_and_load(with_cuda: Optional[bool] = None, verbose: bool = False,
+                     allow_compile: bool = True) -> Path:
+    """Load the cached library, compiling it first when needed and allowed.
+
+    Returns:
+        Path of the loaded shared library.
+    Raises:
+        NativeBuildError: no compiler / ninja, compilation failure, or a missing build
+        with ``allow_compile=False``.
+    """
+    if with_cuda is None:
+        with_cuda = cuda_build_possible()
+    out_dir = build_dir(with_cuda)
+    lib = out_dir / f'{LIB_NAME}.so'
+    if lib.is_file():
+        torch.ops.load_library(str(lib))
+        return lib
+    if not allow_compile:
+        raise NativeBuildError(f'no cached build at {lib} and {ENV_SWITCH}=0 forbids compiling')
+    from torch.utils import cpp_extension
+    compiler = os.environ.get('CXX', 'c++')
+    if shutil.which(compiler) is None:
+        raise NativeBuildError(f'no C++ compiler ({compiler!r}) on PATH')
+    if not cpp_extension.is_ninja_available():
+        raise NativeBuildError('ninja is not installed (pip install ninja)')
+    root = sources_root()
+    out_dir.mkdir(parents=True, exist_ok=True)
+    start = time.perf_counter()
+    # An flock is released by the kernel if a builder dies, unlike torch's own lock file,
+    # which we clear while holding ours (every builder goes through this lock).
+    with open(out_dir / 'build.flock', 'w') as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        if not lib.is_file():
+            stale = out_dir / 'lock'
+            if stale.exists():
+                stale.unlink()
+            try:
+                cpp_extension.load(
+                    name=LIB_NAME,
+                    sources=[str(p) for p in source_files(root, with_cuda)],
+                    extra_cflags=CPU_FLAGS + (['-DTCM_WITH_CUDA'] if with_cuda else []),
+                    extra_cuda_cflags=CUDA_FLAGS,
+                    extra_ldflags=['-fopenmp'],
+                    extra_include_paths=[str(root / 'include'), str(root / 'csrc')],
+                    build_directory=str(out_dir),
+                    verbose=verbose,
+                    with_cuda=with_cuda,
+                    is_python_module=False)
+            except Exception as exc:  # compiler errors arrive as RuntimeError / OSError
+                raise NativeBuildError(f'building the native ops in {out_dir} failed: '
+                                       f'{exc}') from exc
+            (out_dir / 'build_seconds.txt').write_text(f'{time.perf_counter() - start:.1f}\n')
+            return lib
+    torch.ops.load_library(str(lib))
+    return lib

@@ -1,0 +1,54 @@
+// Argument checks and tensor helpers shared by the CPU and CUDA torch bindings.
+#pragma once
+
+#include <ATen/ATen.h>
+
+#include "tcm_kernels.h"
+
+namespace tcm_binding {
+
+inline void check_pair(const at::Tensor& f1, const at::Tensor& f2) {
+  TORCH_CHECK(f1.dim() == 4, "mmaction_tcm: f1 must be 4-D (B, C, H, W), got ", f1.sizes());
+  TORCH_CHECK(f2.sizes() == f1.sizes(), "mmaction_tcm: f1 and f2 must have the same shape, got ",
+              f1.sizes(), " and ", f2.sizes());
+  TORCH_CHECK(f1.device() == f2.device(), "mmaction_tcm: f1 and f2 must be on one device");
+  TORCH_CHECK(at::isFloatingType(f1.scalar_type()) && at::isFloatingType(f2.scalar_type()),
+              "mmaction_tcm: f1 and f2 must be floating point, got ", f1.scalar_type(),
+              " and ", f2.scalar_type());
+}
+
+inline void check_patch(int64_t patch_size, int64_t dilation, int64_t minimum) {
+  TORCH_CHECK(patch_size >= minimum && patch_size % 2 == 1,
+              "mmaction_tcm: patch_size must be an odd integer >= ", minimum, ", got ",
+              patch_size);
+  TORCH_CHECK(dilation >= 1, "mmaction_tcm: dilation_patch must be >= 1, got ", dilation);
+}
+
+inline void check_positive(const char* name, double v) {
+  TORCH_CHECK(v > 0, "mmaction_tcm: ", name, " must be > 0, got ", v);
+}
+
+// Output dtype follows type promotion; arithmetic runs in double for double, else float.
+inline at::ScalarType out_type(const at::Tensor& a, const at::Tensor& b) {
+  return at::promote_types(a.scalar_type(), b.scalar_type());
+}
+
+inline at::ScalarType work_type(const at::Tensor& a, const at::Tensor& b) {
+  return out_type(a, b) == at::kDouble ? at::kDouble : at::kFloat;
+}
+
+inline tcm::Strides strides_of(const at::Tensor& t) {
+  return {t.stride(0), t.stride(1), t.stride(2), t.stride(3)};
+}
+
+inline tcm::Geometry geometry(const at::Tensor& f1, int64_t patch_size, int64_t dilation) {
+  return {f1.size(0), f1.size(1), f1.size(2), f1.size(3), static_cast<int>(patch_size),
+          static_cast<int>(dilation)};
+}
+
+// Gradient buffers: channels_last when the input is, else contiguous NCHW.
+inline at::Tensor grad_like(const at::Tensor& t) {
+  return at::empty(t.sizes(), t.options().memory_format(t.suggest_memory_format()));
+}
+
+}  // namespace tcm_binding

@@ -1,0 +1,132 @@
+// CUDA kernels of the mmaction_tcm ops (compiled only when the extension is built with a
+// CUDA torch; the kernels themselves live in ops/cuda/tcm_cuda.cu). Inputs are converted
+// to channels-last contiguous float (double for double) buffers.
+#include <c10/cuda/CUDAGuard.h>
+#include <c10/cuda/CUDAStream.h>
+#include <torch/library.h>
+
+#include "tcm_binding_common.h"
+
+namespace tcm_binding {
+namespace {
+
+at::Tensor as_nhwc(const at::Tensor& t, at::ScalarType wt) {
+  return t.to(wt).contiguous(at::MemoryFormat::ChannelsLast);
+}
+
+at::Tensor nhwc_empty(const at::Tensor& like) {
+  return at::empty(like.sizes(), like.options().memory_format(at::MemoryFormat::ChannelsLast));
+}
+
+void check_cuda_patch(int64_t patch_size) {
+  TORCH_CHECK(patch_size <= tcm_cuda::kMaxPatch, "mmaction_tcm: CUDA kernels support "
+              "patch_size <= ", tcm_cuda::kMaxPatch, ", got ", patch_size);
+}
+
+void* stream() { return c10::cuda::getCurrentCUDAStream().stream(); }
+
+at::Tensor correlation_cuda(const at::Tensor& f1_, const at::Tensor& f2_, int64_t patch_size,
+                            int64_t dilation) {
+  check_pair(f1_, f2_);
+  check_patch(patch_size, dilation, 1);
+  check_cuda_patch(patch_size);
+  const c10::cuda::CUDAGuard guard(f1_.device());
+  const auto wt = work_type(f1_, f2_);
+  const at::Tensor f1 = as_nhwc(f1_, wt), f2 = as_nhwc(f2_, wt);
+  const tcm::Geometry g = geometry(f1, patch_size, dilation);
+  at::Tensor out = at::empty({g.B, patch_size, patch_size, g.H, g.W}, f1.options());
+  if (wt == at::kDouble)
+    tcm_cuda::correlation_forward(f1.data_ptr<double>(), f2.data_ptr<double>(), g,
+                                  out.data_ptr<double>(), stream());
+  else
+    tcm_cuda::correlation_forward(f1.data_ptr<float>(), f2.data_ptr<float>(), g,
+                                  out.data_ptr<float>(), stream());
+  return out.to(out_type(f1_, f2_));
+}
+
+std::tuple<at::Tensor, at::Tensor> correlation_backward_cuda(const at::Tensor& grad_,
+                                                             const at::Tensor& f1_,
+                                                             const at::Tensor& f2_,
+                                                             int64_t patch_size,
+                                                             int64_t dilation) {
+  check_pair(f1_, f2_);
+  check_patch(patch_size, dilation, 1);
+  check_cuda_patch(patch_size);
+  const c10::cuda::CUDAGuard guard(f1_.device());
+  const auto wt = work_type(f1_, f2_);
+  const at::Tensor f1 = as_nhwc(f1_, wt), f2 = as_nhwc(f2_, wt);
+  const tcm::Geometry g = geometry(f1, patch_size, dilation);
+  const at::Tensor grad = grad_.to(wt).contiguous();
+  at::Tensor g1 = nhwc_empty(f1), g2 = nhwc_empty(f2);
+  if (wt == at::kDouble)
+    tcm_cuda::correlation_backward(grad.data_ptr<double>(), f1.data_ptr<double>(),
+                                   f2.data_ptr<double>(), g, g1.data_ptr<double>(),
+                                   g2.data_ptr<double>(), stream());
+  else
+    tcm_cuda::correlation_backward(grad.data_ptr<float>(), f1.data_ptr<float>(),
+                                   f2.data_ptr<float>(), g, g1.data_ptr<float>(),
+                                   g2.data_ptr<float>(), stream());
+  return {g1.to(f1_.scalar_type()), g2.to(f2_.scalar_type())};
+}
+
+std::tuple<at::Tensor, at::Tensor> tempo_match_cuda(const at::Tensor& f1_,
+                                                    const at::Tensor& f2_, int64_t patch_size,
+                                                    double sigma, double temperature) {
+  check_pair(f1_, f2_);
+  check_patch(patch_size, 1, 3);
+  check_cuda_patch(patch_size);
+  check_positive("sigma", sigma);
+  check_positive("temperature", temperature);
+  const c10::cuda::CUDAGuard guard(f1_.device());
+  const auto wt = work_type(f1_, f2_);
+  const at::Tensor f1 = as_nhwc(f1_, wt), f2 = as_nhwc(f2_, wt);
+  const tcm::Geometry g = geometry(f1, patch_size, 1);
+  at::Tensor flow = at::empty({g.B, 2, g.H, g.W}, f1.options().memory_format(
+                                                      at::MemoryFormat::Contiguous));
+  at::Tensor conf = at::empty({g.B, 1, g.H, g.W}, flow.options());
+  if (wt == at::kDouble)
+    tcm_cuda::tempo_match_forward(f1.data_ptr<double>(), f2.data_ptr<double>(), g, sigma,
+                                  temperature, flow.data_ptr<double>(),
+                                  conf.data_ptr<double>(), stream());
+  else
+    tcm_cuda::tempo_match_forward(f1.data_ptr<float>(), f2.data_ptr<float>(), g, sigma,
+                                  temperature, flow.data_ptr<float>(), conf.data_ptr<float>(),
+                                  stream());
+  const auto ot = out_type(f1_, f2_);
+  return {flow.to(ot), conf.to(ot)};
+}
+
+std::tuple<at::Tensor, at::Tensor> tempo_match_backward_cuda(
+    const at::Tensor& grad_flow_, const at::Tensor& grad_conf_, const at::Tensor& f1_,
+    const at::Tensor& f2_, int64_t patch_size, double sigma, double temperature) {
+  check_pair(f1_, f2_);
+  check_patch(patch_size, 1, 3);
+  check_cuda_patch(patch_size);
+  const c10::cuda::CUDAGuard guard(f1_.device());
+  const auto wt = work_type(f1_, f2_);
+  const at::Tensor f1 = as_nhwc(f1_, wt), f2 = as_nhwc(f2_, wt);
+  const tcm::Geometry g = geometry(f1, patch_size, 1);
+  const at::Tensor gf = grad_flow_.to(wt).contiguous(), gc = grad_conf_.to(wt).contiguous();
+  at::Tensor g1 = nhwc_empty(f1), g2 = nhwc_empty(f2);
+  if (wt == at::kDouble)
+    tcm_cuda::tempo_match_backward(gf.data_ptr<double>(), gc.data_ptr<double>(),
+                                   f1.data_ptr<double>(), f2.data_ptr<double>(), g, sigma,
+                                   temperature, g1.data_ptr<double>(), g2.data_ptr<double>(),
+                                   stream());
+  else
+    tcm_cuda::tempo_match_backward(gf.data_ptr<float>(), gc.data_ptr<float>(),
+                                   f1.data_ptr<float>(), f2.data_ptr<float>(), g, sigma,
+                                   temperature, g1.data_ptr<float>(), g2.data_ptr<float>(),
+                                   stream());
+  return {g1.to(f1_.scalar_type()), g2.to(f2_.scalar_type())};
+}
+
+}  // namespace
+}  // namespace tcm_binding
+
+TORCH_LIBRARY_IMPL(mmaction_tcm, CUDA, m) {
+  m.impl("correlation", &tcm_binding::correlation_cuda);
+  m.impl("correlation_backward", &tcm_binding::correlation_backward_cuda);
+  m.impl("tempo_match", &tcm_binding::tempo_match_cuda);
+  m.impl("tempo_match_backward", &tcm_binding::tempo_match_backward_cuda);
+}

@@ -1,0 +1,252 @@
+// Per-pixel correlation and tempo-match arithmetic, shared by the CPU and CUDA kernels.
+//
+// Layout: one image of a feature map is channels-last, `img[(y * W + x) * C + c]`.
+// Displacement k = i * P + j (row i, column j of the P x P window, radius R = (P - 1) / 2)
+// pairs f1 at (h, w) with f2 at (h + (i - R) * d, w + (j - R) * d); out-of-bounds entries
+// are exactly zero (DESIGN.md section 2, steps 4-7).
+//
+// Everything here is plain C++ plus the TCM_HD qualifier, so nvcc and the host compiler
+// read the same code. `acc_t` is the accumulation type (float for float/half/bfloat16
+// inputs, double for double inputs).
+#pragma once
+
+#include <math.h>
+#include <stdint.h>
+
+#if defined(__CUDACC__)
+#define TCM_HD __host__ __device__ __forceinline__
+#define TCM_SIMD_SUM(var)
+#define TCM_SIMD_SUM2(a, b)
+#define TCM_SIMD
+#else
+#define TCM_HD inline
+#define TCM_PRAGMA(x) _Pragma(#x)
+#define TCM_SIMD_SUM(var) TCM_PRAGMA(omp simd reduction(+ : var))
+#define TCM_SIMD_SUM2(a, b) TCM_PRAGMA(omp simd reduction(+ : a, b))
+#define TCM_SIMD TCM_PRAGMA(omp simd)
+#endif
+
+namespace tcm {
+
+// ---------------------------------------------------------------- elementary functions
+
+// exp for float on the host: Cephes-style range reduction + degree-6 polynomial
+// (about 1 ulp on [-87, 88]); written branch-free so `omp simd` loops vectorise it.
+TCM_HD float exp_acc(float x) {
+#if defined(__CUDA_ARCH__)
+  return expf(x);
+#else
+  x = fminf(fmaxf(x, -87.0f), 88.0f);
+  const float n = floorf(x * 1.44269504088896341f + 0.5f);
+  float r = x - n * 0.693359375f;
+  r = r + n * 2.12194440e-4f;
+  float p = 1.9875691500e-4f;
+  p = p * r + 1.3981999507e-3f;
+  p = p * r + 8.3334519073e-3f;
+  p = p * r + 4.1665795894e-2f;
+  p = p * r + 1.6666665459e-1f;
+  p = p * r + 5.0000001201e-1f;
+  p = p * (r * r) + r + 1.0f;
+  union { int32_t i; float f; } scale;
+  scale.i = (static_cast<int32_t>(n) + 127) << 23;
+  return p * scale.f;
+#endif
+}
+
+TCM_HD double exp_acc(double x) { return exp(x); }
+
+// ---------------------------------------------------------------- window geometry
+
+// Columns j of the window whose f2 column w + (j - R) * d lies inside [0, W).
+TCM_HD void valid_range(int pos, int size, int radius, int dil, int patch, int* lo, int* hi) {
+  const int below = pos / dil;                 // steps we may go towards 0
+  const int above = (size - 1 - pos) / dil;    // steps we may go towards size - 1
+  *lo = radius - below > 0 ? radius - below : 0;
+  *hi = radius + above < patch - 1 ? radius + above : patch - 1;
+}
+
+template <typename acc_t, typename T>
+TCM_HD acc_t dot(const T* a, const T* b, int C) {
+  acc_t s = 0;
+  TCM_SIMD_SUM(s)
+  for (int c = 0; c < C; ++c) s += static_cast<acc_t>(a[c]) * static_cast<acc_t>(b[c]);
+  return s;
+}
+
+// ---------------------------------------------------------------- correlation
+
+// cost[k] for the P*P displacements of pixel (h, w). `f1p` is f1's C-vector at (h, w),
+// `f2` the whole f2 image (H, W, C).
+template <typename acc_t, typename T>
+TCM_HD void corr_pixel(const T* f1p, const T* f2, int h, int w, int H, int W, int C,
+                       int P, int dil, acc_t* cost) {
+  const int R = (P - 1) / 2;
+  int ilo, ihi, jlo, jhi;
+  valid_range(h, H, R, dil, P, &ilo, &ihi);
+  valid_range(w, W, R, dil, P, &jlo, &jhi);
+  for (int k = 0; k < P * P; ++k) cost[k] = 0;
+  for (int i = ilo; i <= ihi; ++i) {
+    const T* row = f2 + (static_cast<int64_t>(h + (i - R) * dil) * W + (w - R * dil)) * C;
+    for (int j = jlo; j <= jhi; ++j)
+      cost[i * P + j] = dot<acc_t>(f1p, row + static_cast<int64_t>(j) * dil * C, C);
+  }
+}
+
+// Backward of corr_pixel for a given d(loss)/d(cost): adds sum_k gcost[k] * f2[..] to
+// gf1p (C values) and gcost[k] * f1p to f2-gradient pixels through `add(ptr, value)`
+// (a plain += on the host, an atomic add on the device). Zero entries are skipped.
+template <typename acc_t, typename T, typename G, typename Adder>
+TCM_HD void corr_pixel_backward(const acc_t* gcost, const T* f1p, const T* f2, int h, int w,
+                                int H, int W, int C, int P, int dil, acc_t* gf1p, G* gf2,
+                                Adder add) {
+  const int R = (P - 1) / 2;
+  int ilo, ihi, jlo, jhi;
+  valid_range(h, H, R, dil, P, &ilo, &ihi);
+  valid_range(w, W, R, dil, P, &jlo, &jhi);
+  for (int i = ilo; i <= ihi; ++i) {
+    const int64_t base = (static_cast<int64_t>(h + (i - R) * dil) * W + (w - R * dil)) * C;
+    for (int j = jlo; j <= jhi; ++j) {
+      const acc_t g = gcost[i * P + j];
+      if (g == acc_t(0)) continue;
+      const int64_t off = base + static_cast<int64_t>(j) * dil * C;
+      const T* src = f2 + off;
+      G* dst = gf2 + off;
+      TCM_SIMD
+      for (int c = 0; c < C; ++c) {
+        gf1p[c] += g * static_cast<acc_t>(src[c]);
+        add(dst + c, g * static_cast<acc_t>(f1p[c]));
+      }
+    }
+  }
+}
+
+// ---------------------------------------------------------------- tempo match
+
+// gauss[t] = exp(-(t - (P - 1))^2 / (2 sigma^2)) for t in [0, 2P - 1): the 1-D factor of
+// the (unnormalised) Gaussian, indexed by offset + P - 1.
+template <typename acc_t>
+TCM_HD void gauss_table(int P, acc_t sigma, acc_t* gauss) {
+  const acc_t scale = acc_t(-0.5) / (sigma * sigma);
+  for (int t = 0; t < 2 * P - 1; ++t) {
+    const acc_t o = static_cast<acc_t>(t - (P - 1));
+    gauss[t] = exp(scale * o * o);
+  }
+}
+
+// Matching of L pixels at once (L = 1 on the GPU, a vector width on the CPU): the raw
+// cost of displacement k for lane l is cost[k * L + l]. Same arithmetic per lane.
+template <typename acc_t, int L>
+struct MatchLanes {
+  acc_t u[L], v[L], conf[L], inv_sum[L];
+  int argmax[L];  // first index of the maximum (ties: lowest k = dy * P + dx)
+};
+
+// Forward of DESIGN steps 4-7. `expo[k * L + l]` receives exp(logit - max_logit) and
+// `gxy` (2 * P * L values) the per-lane Gaussian factors, both reused by the backward.
+// The largest logit is conf * temperature: the Gaussian is 1 at the argmax and <= 1
+// elsewhere, and ReLU makes every entry >= 0.
+template <typename acc_t, int L>
+TCM_HD void match_lanes(const acc_t* cost, int P, const acc_t* gauss, acc_t temperature,
+                        acc_t* expo, acc_t* gxy, MatchLanes<acc_t, L>& r) {
+  const int PP = P * P;
+  const int R = (P - 1) / 2;
+  acc_t best[L];
+  int arg[L];
+  TCM_SIMD
+  for (int l = 0; l < L; ++l) {
+    best[l] = cost[l] > acc_t(0) ? cost[l] : acc_t(0);
+    arg[l] = 0;
+  }
+  for (int k = 1; k < PP; ++k) {
+    TCM_SIMD
+    for (int l = 0; l < L; ++l) {
+      const acc_t c = cost[k * L + l];
+      const bool better = c > best[l];
+      best[l] = better ? c : best[l];
+      arg[l] = better ? k : arg[l];
+    }
+  }
+  acc_t* gx = gxy;          // gx[j * L + l] = g(j - ix_l)
+  acc_t* gy = gxy + P * L;  // gy[i * L + l] = g(i - iy_l) * temperature
+  for (int t = 0; t < P; ++t)
+    for (int l = 0; l < L; ++l) {
+      gx[t * L + l] = gauss[t - arg[l] % P + P - 1];
+      gy[t * L + l] = gauss[t - arg[l] / P + P - 1] * temperature;
+    }
+  acc_t s[L], su[L], sv[L], shift[L];
+  for (int l = 0; l < L; ++l) {
+    s[l] = su[l] = sv[l] = acc_t(0);
+    shift[l] = best[l] * temperature;
+  }
+  for (int i = 0; i < P; ++i) {
+    acc_t srow[L];
+    for (int l = 0; l < L; ++l) srow[l] = acc_t(0);
+    for (int j = 0; j < P; ++j) {
+      const int k = i * P + j;
+      const acc_t dx = static_cast<acc_t>(j - R);
+      TCM_SIMD
+      for (int l = 0; l < L; ++l) {
+        const acc_t c = cost[k * L + l] > acc_t(0) ? cost[k * L + l] : acc_t(0);
+        const acc_t e = exp_acc(gy[i * L + l] * gx[j * L + l] * c - shift[l]);
+        expo[k * L + l] = e;
+        srow[l] += e;
+        su[l] += e * dx;
+      }
+    }
+    const acc_t dy = static_cast<acc_t>(i - R);
+    for (int l = 0; l < L; ++l) {
+      s[l] += srow[l];
+      sv[l] += srow[l] * dy;
+    }
+  }
+  for (int l = 0; l < L; ++l) {
+    r.inv_sum[l] = acc_t(1) / s[l];
+    r.u[l] = su[l] * r.inv_sum[l] / static_cast<acc_t>(R);
+    r.v[l] = sv[l] * r.inv_sum[l] / static_cast<acc_t>(R);
+    r.conf[l] = best[l];
+    r.argmax[l] = arg[l];
+  }
+}
+
+// Backward of match_lanes: d(loss)/d(raw cost) into gcost[k * ld + l] (gcost may alias
+// expo when ld == L). The argmax centre of the Gaussian and the max shift carry no
+// gradient; the confidence gradient goes to the argmax entry; ReLU passes gradient only
+// where the raw cost is > 0.
+//   dL/dlogit_k = p_k * (gu * ((j - R) / R - u) + gv * ((i - R) / R - v))
+template <typename acc_t, int L>
+TCM_HD void match_lanes_backward(const acc_t* cost, const acc_t* expo, const acc_t* gxy,
+                                 const MatchLanes<acc_t, L>& r, int P, const acc_t* grad_u,
+                                 const acc_t* grad_v, const acc_t* grad_conf, acc_t* gcost,
+                                 int64_t ld) {
+  const int R = (P - 1) / 2;
+  const acc_t inv_r = acc_t(1) / static_cast<acc_t>(R);
+  const acc_t* gx = gxy;
+  const acc_t* gy = gxy + P * L;
+  acc_t base[L], gu[L];
+  for (int l = 0; l < L; ++l) {
+    base[l] = -(grad_u[l] * r.u[l] + grad_v[l] * r.v[l]);
+    gu[l] = grad_u[l] * inv_r;
+  }
+  for (int i = 0; i < P; ++i) {
+    acc_t rowterm[L];
+    for (int l = 0; l < L; ++l)
+      rowterm[l] = base[l] + grad_v[l] * static_cast<acc_t>(i - R) * inv_r;
+    for (int j = 0; j < P; ++j) {
+      const int k = i * P + j;
+      const acc_t dx = static_cast<acc_t>(j - R);
+      acc_t* out = gcost + k * ld;
+      TCM_SIMD
+      for (int l = 0; l < L; ++l) {
+        const acc_t dlogit = expo[k * L + l] * r.inv_sum[l] * (rowterm[l] + gu[l] * dx);
+        out[l] = cost[k * L + l] > acc_t(0) ? dlogit * gy[i * L + l] * gx[j * L + l]
+                                            : acc_t(0);
+      }
+    }
+  }
+  for (int l = 0; l < L; ++l) {
+    const int k = r.argmax[l];
+    if (cost[k * L + l] > acc_t(0)) gcost[k * ld + l] += grad_conf[l];
+  }
+}
+
+}  // namespace tcm
