@@ -1,4 +1,7 @@
-"""ResNet3dTCM (I3D) and ResNeXt3d: sizes, shapes, TCM on 5-D features, 2-D inflation."""
+"""ResNet3dTCM (I3D) and ResNeXt3d: sizes, shapes, TCM on 5-D features, 2-D inflation,
+the 3-D configs, and a short end-to-end Runner run."""
+import os
+
 import pytest
 import torch
 
@@ -7,6 +10,8 @@ from mmaction.registry import MODELS
 import mmaction_tcm  # noqa: F401
 from mmaction_tcm.models import TCM
 from mmaction_tcm.models.backbones.tcm_5d import apply_tcm_5d
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 I3D_R50 = dict(type='ResNet3dTCM', depth=50, pretrained2d=False, conv1_kernel=(5, 7, 7),
                conv1_stride_t=2, pool1_stride_t=2, zero_init_residual=False,
@@ -144,3 +149,98 @@ def test_defaults_and_errors():
         MODELS.build(dict(type='ResNeXt3d', depth=50, cardinality=48, stage_blocks=(1, 1, 1, 1)))
     with pytest.raises(ValueError, match='tcm_stages entries'):
         MODELS.build(dict(type='ResNet3dTCM', depth=18, tcm_stages=(5,)))
+
+
+CONFIGS_3D = {'i3d_r50_sthv1.py': ('ResNet3dTCM', (), 32, 224),
+              'tcm_i3d_r50_sthv1.py': ('ResNet3dTCM', (1,), 32, 224),
+              'resnext3d101_sthv1.py': ('ResNeXt3d', (), 16, 112),
+              'tcm_resnext3d101_sthv1.py': ('ResNeXt3d', (1,), 16, 112)}
+
+
+@pytest.mark.parametrize('name', sorted(CONFIGS_3D))
+def test_3d_configs_build(name):
+    from mmengine.config import Config
+    from mmengine.optim import build_optim_wrapper
+    cfg = Config.fromfile(os.path.join(ROOT, 'configs', name))
+    backbone, stages, frames, side = CONFIGS_3D[name]
+    assert cfg.model.type == 'Recognizer3D' and cfg.model.cls_head.type == 'I3DHead'
+    assert cfg.model.cls_head.num_classes == 174
+    assert cfg.model.data_preprocessor.format_shape == 'NCTHW'
+    with torch.device('meta'):
+        model = MODELS.build(cfg.model)
+    assert type(model.backbone).__name__ == backbone and model.backbone.tcm_stages == stages
+    # the optimizer policy covers every parameter (TCM included)
+    groups = build_optim_wrapper(model, cfg.optim_wrapper).optimizer.param_groups
+    assert sum(len(g['params']) for g in groups) == len(list(model.parameters()))
+    for split in ('train', 'val', 'test'):
+        steps = {s['type']: s for s in cfg[f'{split}_dataloader'].dataset.pipeline}
+        assert steps['UniformSample']['clip_len'] == frames
+        assert steps['FormatShape']['input_format'] == 'NCTHW'
+        crop = steps.get('CenterCrop', steps.get('MultiScaleCrop'))
+        assert crop.get('crop_size', crop.get('input_size')) == side
+    # the TCM's T matches the clip length after the backbone's temporal strides
+    if stages:
+        with torch.device('meta'):
+            plain = MODELS.build(dict(cfg.model.backbone, tcm_stages=(), out_indices=(1,)))
+            res3 = plain(torch.empty(1, 3, frames, side, side))
+        assert res3.shape[2] == cfg.model.backbone.tcm_num_segments
+
+
+def _video_pipeline(pipeline, frames, side):
+    """A rawframe 3-D pipeline, decoding generated mp4 files at ``side`` pixels instead."""
+    out = [dict(type='DecordInit')]
+    for step in pipeline:
+        step = dict(step)
+        kind = step['type']
+        if kind == 'RawFrameDecode':
+            step = dict(type='DecordDecode')
+        elif kind == 'UniformSample':
+            step['clip_len'] = frames
+        elif kind == 'Resize':
+            step['scale'] = (side, side) if step['scale'][0] == step['scale'][1] else (
+                side + side // 4, side)
+        elif kind == 'MultiScaleCrop':
+            step['input_size'] = side
+        elif kind == 'CenterCrop':
+            step['crop_size'] = side
+        elif kind == 'Flip':
+            step.pop('flip_label_map')  # Sth-V1's left/right label pairs, not our 3 classes
+        out.append(step)
+    return out
+
+
+@pytest.mark.slow
+def test_tcm_resnext3d_config_trains_and_tests_end_to_end(tmp_path):
+    from mmengine.config import Config
+    from mmengine.runner import Runner
+
+    from tiny_videos import make_moving_square_videos
+    data = tmp_path / 'videos'
+    ann = make_moving_square_videos(str(data), num_per_class=2)  # 6 clips, 12 frames
+    cfg = Config.fromfile(os.path.join(ROOT, 'configs', 'tcm_resnext3d101_sthv1.py'))
+    # tiny: one block per stage, 8 x 32^2 clips -> T = 2 at res3
+    cfg.model.backbone.update(depth=50, stage_blocks=(1, 1, 1, 1), tcm_num_segments=2,
+                              tcm_cfg=dict(patch_size=3, reduced_channels=16))
+    cfg.model.cls_head.num_classes = 3
+    for split in ('train', 'val', 'test'):
+        loader = cfg[f'{split}_dataloader']
+        loader.update(batch_size=2, num_workers=0, persistent_workers=False)
+        loader.dataset.update(type='VideoDataset', ann_file=ann,
+                              data_prefix=dict(video=str(data)),
+                              pipeline=_video_pipeline(loader.dataset.pipeline, 8, 32))
+        loader.dataset.pop('filename_tmpl')
+    cfg.train_cfg.max_epochs = 1
+    cfg.param_scheduler = []
+    cfg.auto_scale_lr = dict(enable=False, base_batch_size=32)
+    cfg.default_hooks.logger.interval = 1
+    cfg.work_dir = str(tmp_path / 'work')
+
+    runner = Runner.from_cfg(cfg.copy())
+    runner.train()
+    ckpt = tmp_path / 'work' / 'epoch_1.pth'
+    saved = torch.load(ckpt, map_location='cpu', weights_only=False)['state_dict']
+    assert any(k.startswith('backbone.tcm_after_layer2.mtdm.') for k in saved)
+
+    cfg.load_from = str(ckpt)
+    metrics = Runner.from_cfg(cfg).test()
+    assert 0.0 <= metrics['acc/top1'] <= 1.0

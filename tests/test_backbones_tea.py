@@ -265,3 +265,28 @@ def test_bad_arguments():
         MODELS.build(dict(type='TEARes2Net', depth=50, num_segments=0))
     with pytest.raises(ValueError, match='tcm_stages entries'):
         MODELS.build(dict(type='TEARes2Net', depth=50, tcm_stages=(4,)))
+
+
+@pytest.mark.parametrize('name,stages', [('tea_r2n50_sthv1.py', ()),
+                                         ('tcm_tea_r2n50_sthv1.py', (1,))])
+def test_tea_configs_build(name, stages):
+    import os
+
+    from mmengine.config import Config
+    from mmengine.optim import build_optim_wrapper
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    cfg = Config.fromfile(os.path.join(root, 'configs', name))
+    assert (cfg.model.type, cfg.model.cls_head.type) == ('Recognizer2D', 'TSMHead')
+    assert cfg.model.cls_head.num_classes == 174
+    assert cfg.model.backbone.num_segments == cfg.model.cls_head.num_segments == 8
+    with torch.device('meta'):
+        model = MODELS.build(cfg.model)
+    assert model.backbone.tcm_stages == stages
+    assert n_params(model.backbone) == 24099754 + (71163 if stages else 0)
+    groups = build_optim_wrapper(model, cfg.optim_wrapper).optimizer.param_groups
+    assert sum(len(g['params']) for g in groups) == len(list(model.parameters()))
+    for split in ('train', 'val', 'test'):
+        pipeline = cfg[f'{split}_dataloader'].dataset.pipeline
+        counts = [s.get('num_clips', s.get('num_segments')) for s in pipeline
+                  if s['type'] in ('SampleFrames', 'SampleSegmentViews')]
+        assert counts == [8]
