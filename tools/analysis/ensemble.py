@@ -8,10 +8,17 @@ must list the same samples in the same order (same annotation file); the labels 
 Scores are averaged as dumped (``average_clips='prob'`` in our configs: softmax scores).
 """
 import argparse
+import os
 import pickle
+import sys
 from typing import List, Sequence
 
 import numpy as np
+
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+from _bootstrap import use_checkout_package  # noqa: E402
+
+use_checkout_package()  # the checkout's mmaction_tcm (safe_pickle_load) when run from source
 
 
 def parse_args(argv=None):
@@ -29,8 +36,11 @@ def _to_numpy(x) -> np.ndarray:
 
 def load_dump(path: str):
     """Return ``(scores (N, K) float64, labels (N,) int64)`` from a ``--dump`` pickle."""
-    with open(path, 'rb') as f:
-        samples = pickle.load(f)
+    from mmaction_tcm.engine.safe_pickle import safe_pickle_load
+    try:  # a restricted unpickler: a dump that would run code is refused
+        samples = safe_pickle_load(path)
+    except ValueError as err:
+        raise SystemExit(f'error: {err}')
     if not isinstance(samples, list) or not samples or 'pred_score' not in samples[0]:
         raise SystemExit(f'{path}: not a tools/test.py --dump file (a list of samples with '
                          "'pred_score')")
