@@ -80,7 +80,7 @@ def tcm_op_handles() -> dict:
         from mmaction_tcm.ops import flops
     except ImportError:
         return handles
-    for name in ('FLOP_HANDLES', 'flop_handles', 'OP_HANDLES'):
+    for name in ('tcm_flop_handles', 'FLOP_HANDLES', 'flop_handles'):
         provided = getattr(flops, name, None)
         if provided is not None:
             handles.update(provided() if callable(provided) else provided)
