@@ -168,45 +168,66 @@ def split_labels(split: str, per_class: int, seed: int) -> np.ndarray:
     return labels
 
 
+def _write_one(job: tuple) -> str:
+    """Render and write one video; ``job = (out_dir, rel, label, seed, split, i, size,
+    num_frames, fps)``. Top-level so that a process pool can run it."""
+    from ..utils import write_mp4
+    out_dir, rel, label, seed, split, i, size, num_frames, fps = job
+    frames = render_video(label, video_rng(seed, split, i), size, num_frames)
+    write_mp4(os.path.join(out_dir, rel), list(frames), fps)
+    return rel
+
+
 def generate_dataset(out_dir: str, per_class: Dict[str, int], size: int = 64,
                      num_frames: int = 32, seed: int = 0, fps: float = 16.0,
+                     workers: int = 1,
                      progress: Optional[Callable[[str, int, int], None]] = None
                      ) -> Dict[str, str]:
     """Write the videos and MMAction2 ``VideoDataset`` annotation lists.
 
     Layout: ``out_dir/videos/{split}/{split}_{i:05d}.mp4``, ``out_dir/{split}_list.txt``
     (lines ``videos/{split}/... label``, relative to ``out_dir``) and
-    ``out_dir/label_map.txt`` (one class name per line, in label order).
+    ``out_dir/label_map.txt`` (one class name per line, in label order). The result does
+    not depend on ``workers``: every video has its own random stream.
 
     Args:
         per_class: videos per class for each split, e.g. ``{'train': 80, 'test': 30}``.
+        workers: processes rendering and encoding videos in parallel.
         progress: optional ``progress(split, done, total)`` callback.
 
     Returns:
         ``{split: annotation_file_path}``.
     """
-    from ..utils import write_mp4
     for split, n in per_class.items():
         if split not in SPLITS:
             raise ValueError(f'per_class keys must be among {SPLITS}, got {split!r}')
-        if not isinstance(n, (int, np.integer)) or n < 1:
+        if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 1:
             raise ValueError(f'per_class[{split!r}] must be an int >= 1, got {n!r}')
+    if isinstance(workers, bool) or not isinstance(workers, int) or workers < 1:
+        raise ValueError(f'workers must be an int >= 1, got {workers!r}')
     os.makedirs(out_dir, exist_ok=True)
     with open(os.path.join(out_dir, 'label_map.txt'), 'w') as f:
         f.write('\n'.join(CLASSES) + '\n')
+    pool = None
+    if workers > 1:
+        import multiprocessing
+        pool = multiprocessing.get_context('fork').Pool(workers)
     ann_files = {}
-    for split, n in per_class.items():
-        labels = split_labels(split, n, seed)
-        lines = []
-        for i, label in enumerate(labels):
-            rel = f'videos/{split}/{split}_{i:05d}.mp4'
-            frames = render_video(int(label), video_rng(seed, split, i), size, num_frames)
-            write_mp4(os.path.join(out_dir, rel), list(frames), fps)
-            lines.append(f'{rel} {int(label)}')
-            if progress is not None:
-                progress(split, i + 1, len(labels))
-        ann = os.path.join(out_dir, f'{split}_list.txt')
-        with open(ann, 'w') as f:
-            f.write('\n'.join(lines) + '\n')
-        ann_files[split] = ann
+    try:
+        for split, n in per_class.items():
+            labels = split_labels(split, n, seed)
+            jobs = [(out_dir, f'videos/{split}/{split}_{i:05d}.mp4', int(label), seed, split,
+                     i, size, num_frames, fps) for i, label in enumerate(labels)]
+            results = pool.imap(_write_one, jobs) if pool else map(_write_one, jobs)
+            for done, _ in enumerate(results, 1):
+                if progress is not None:
+                    progress(split, done, len(jobs))
+            ann = os.path.join(out_dir, f'{split}_list.txt')
+            with open(ann, 'w') as f:
+                f.write(''.join(f'{job[1]} {job[2]}\n' for job in jobs))
+            ann_files[split] = ann
+    finally:
+        if pool is not None:
+            pool.close()
+            pool.join()
     return ann_files
