@@ -41,6 +41,11 @@ class ResNetTSMTCM(ResNetTSM):
             getattr(self, tcm_name(s)).init_weights()
 
     def forward(self, x: torch.Tensor):
+        if x.dim() != 4 or x.shape[0] % self.num_segments != 0:
+            # checked here: the temporal shift in layer1 fails first, with a reshape error
+            raise ValueError(f'ResNetTSMTCM input must be (N*T, C, H, W) with a batch that is '
+                             f'a multiple of num_segments={self.num_segments}, got shape '
+                             f'{tuple(x.shape)}')
         x = self.conv1(x)
         x = self.maxpool(x)
         outs = []
