@@ -180,6 +180,25 @@ def test_runner_resume_and_load_from_refuse_code(tmp_path, tiny_config):
     assert not marker.exists()
 
 
+@pytest.mark.parametrize('tool', ['demo', 'gradcam', 'tempo_robustness'])
+def test_demo_and_analysis_tools_refuse_code(tmp_path, tiny_config, tool):
+    """tools/demo.py, tools/visualizations/gradcam.py, tools/analysis/tempo_robustness.py
+    (all build the model with ``init_recognizer``, which loads through mmengine)."""
+    path, marker = _evil_checkpoint(tmp_path, 'exec')
+    video = os.path.join(os.path.dirname(tiny_config), 'videos', 'train_0.mp4')
+    relpath, argv = {
+        'demo': ('tools/demo.py', [video, tiny_config, path]),
+        'gradcam': ('tools/visualizations/gradcam.py',
+                    [tiny_config, path, video, '--out', str(tmp_path / 'cam.png')]),
+        'tempo_robustness': ('tools/analysis/tempo_robustness.py',
+                             [tiny_config, path, '--out-dir', str(tmp_path / 'out')]),
+    }[tool]
+    module = _load_tool(relpath)
+    with pytest.raises(ValueError, match=f"refusing to load '{path}'"):
+        module.main(argv)
+    assert not marker.exists()
+
+
 @pytest.mark.slow
 def test_test_tool_refuses_code(tmp_path, tiny_config):
     """``tools/test.py CONFIG CKPT`` end to end: a clean failure naming the file."""
