@@ -82,9 +82,9 @@ def main(argv=None):
     mean = ensemble([s for s, _ in loaded], args.weights)
     t1, t5 = top_k(mean, labels)
     print(f'ensemble of {len(loaded)}: top1 {100 * t1:.2f}  top5 {100 * t5:.2f}')
-    if args.out:
-        with open(args.out, 'wb') as f:
-            pickle.dump(dict(scores=mean, labels=labels), f)
+    if args.out:  # written atomically: a kill never leaves a truncated dump
+        from mmaction_tcm.engine import atomic_write_bytes
+        atomic_write_bytes(pickle.dumps(dict(scores=mean, labels=labels)), args.out)
     return t1, t5
 
 
