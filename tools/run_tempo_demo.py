@@ -120,24 +120,27 @@ def build_cfg(config: str, args, seed: int, work_dir: str):
 
 
 def complexity(model, num_frames: int, size: int) -> dict:
-    """Parameters and FLOPs of one ``num_frames``-frame clip (``mmengine.analysis``;
-    one multiply-add counts as one FLOP)."""
+    """Parameters and FLOPs of one ``num_frames``-frame clip, backbone + head
+    (``mmengine.analysis.FlopAnalyzer``, one multiply-add = one FLOP; the TCM matching op
+    is counted through the handles of ``mmaction_tcm.ops.flops``)."""
     import torch
-    from mmengine.analysis import get_model_complexity_info
+    from mmengine.analysis import FlopAnalyzer
 
-    class _Tensor(torch.nn.Module):
+    from mmaction_tcm.ops.flops import tcm_flop_handles
+
+    class _Clip(torch.nn.Module):
         def __init__(self, m):
             super().__init__()
             self.m = m
 
         def forward(self, x):
-            return self.m(x, mode='tensor')
+            return self.m.cls_head(self.m.backbone(x), num_segs=num_frames)
 
     model.eval()
-    x = torch.zeros(1, num_frames, 3, size, size)
-    info = get_model_complexity_info(_Tensor(model), inputs=(x, ), show_table=False,
-                                     show_arch=False)
-    return dict(params=sum(p.numel() for p in model.parameters()), flops=int(info['flops']))
+    x = torch.zeros(num_frames, 3, size, size)
+    analyzer = FlopAnalyzer(_Clip(model), (x, )).set_op_handle(**tcm_flop_handles())
+    analyzer.unsupported_ops_warnings(False).uncalled_modules_warnings(False)
+    return dict(params=sum(p.numel() for p in model.parameters()), flops=int(analyzer.total()))
 
 
 def run_one(name: str, config: str, args, seed: int) -> dict:

@@ -106,7 +106,9 @@ def _trajectories(label: str, rng: np.random.Generator, size: int,
         half = far / 2 * np.where(s < meet, 1 - s / meet, -(s - meet) / (1 - meet))
         if label == 'bounce':
             half = np.abs(half)
-        lateral = np.full_like(s, rng.uniform(-0.4, 0.4) * (radii[0] + radii[1]))
+        # Head-on (they overlap when they meet): every frame of `pass` has the same
+        # positions as the `bounce` frame at the same time, only the actors are swapped.
+        lateral = np.zeros_like(s)
     else:
         raise ValueError(f'label must be one of {CLASSES}, got {label!r}')
     extent = np.abs(half).max() * np.abs(axis) + np.abs(lateral).max() * np.abs(normal)
