@@ -13,6 +13,15 @@ from mmaction_tcm.models.backbones.tcm_5d import apply_tcm_5d
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
+
+@pytest.fixture(autouse=True)
+def _one_thread():
+    """Small tensors: one intra-op thread avoids OpenMP stalls on a shared CPU."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
 I3D_R50 = dict(type='ResNet3dTCM', depth=50, pretrained2d=False, conv1_kernel=(5, 7, 7),
                conv1_stride_t=2, pool1_stride_t=2, zero_init_residual=False,
                inflate=((1, 1, 1), (1, 0, 1, 0), (1, 0, 1, 0, 1, 0), (0, 1, 0)))

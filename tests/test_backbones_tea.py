@@ -15,6 +15,15 @@ PLANES = (64, 128, 256, 512)
 BLOCKS50 = (3, 4, 6, 3)
 
 
+@pytest.fixture(autouse=True)
+def _one_thread():
+    """Small tensors: one intra-op thread avoids OpenMP stalls on a shared CPU."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
 def n_params(m, skip=()):
     return sum(p.numel() for name, p in m.named_parameters()
                if not any(s in name for s in skip))
