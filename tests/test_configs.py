@@ -206,3 +206,21 @@ def test_sample_segment_views_matches_sampleframes_and_orders_views_clip_major()
     np.testing.assert_array_equal(segs, np.tile(np.arange(4), (10, 1)))
     with pytest.raises(ValueError, match='num_views'):
         TRANSFORMS.build(dict(type='SampleSegmentViews', num_views=0))
+
+
+def test_model_index_lists_existing_configs_with_paper_numbers_marked():
+    import modelindex
+    index = modelindex.load(os.path.join(ROOT, 'model-index.yml'))
+    names = set()
+    for model in index.models:
+        assert os.path.isfile(os.path.join(ROOT, model.config)), model.config
+        assert os.path.basename(model.config) == model.name + '.py'
+        names.add(model.name)
+        assert model.results, model.name
+        for result in model.results:
+            assert 0 < result.metrics['Top 1 Accuracy'] <= 100
+    with open(os.path.join(ROOT, 'metafile.yml')) as f:
+        text = f.read()
+    # every result carries its source (a paper table), so nobody reads it as our measurement
+    assert text.count('Source: \'paper Table') == text.count('- Task: Action Recognition')
+    assert {n[:-3] for n in REQUIRED} <= names
