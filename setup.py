@@ -10,7 +10,7 @@ import shutil
 from setuptools import setup
 from setuptools.command.build_py import build_py
 
-MIM_DIRS = ('configs', 'tools', 'ops', 'model-index.yml')
+MIM_DIRS = ('configs', 'tools', 'ops', 'model-index.yml', 'metafile.yml')
 
 
 class BuildPyWithMim(build_py):
