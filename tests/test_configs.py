@@ -15,7 +15,7 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 CONFIG_DIR = os.path.join(ROOT, 'configs')
 # configs owned by other issues (backbone / demo) are built here too, but only ours are
 # required to exist
-NAME_RE = re.compile(r'^(tsm|tcm)_(r18|r50|r101|tea_r2n50|i3d_r50|resnext3d101)(_\d+f)?_'
+NAME_RE = re.compile(r'^(tsm_|tcm_)?(r18|r50|r101|tea_r2n50|i3d_r50|resnext3d101)(_\d+f)?_'
                      r'(k400|ucf101|hmdb51|sthv1|sthv2|tempo)(_[a-z0-9_]+)?\.py$')
 REQUIRED = (
     [f'{m}_r50_{d}.py' for m in ('tsm', 'tcm') for d in ('k400', 'ucf101', 'hmdb51', 'sthv1',
@@ -58,7 +58,7 @@ def test_required_configs_exist_and_follow_the_naming_scheme():
     missing = [n for n in REQUIRED if n not in names]
     assert not missing, f'missing configs: {missing}'
     bad = [n for n in names if not NAME_RE.match(n)]
-    assert not bad, f'names outside {{tsm|tcm}}_{{backbone}}[_{{T}}f]_{{dataset}}[_variant]: {bad}'
+    assert not bad, f'names outside [tsm_|tcm_]{{backbone}}[_{{T}}f]_{{dataset}}[_variant]: {bad}'
 
 
 @pytest.mark.parametrize('name', all_configs())
@@ -79,7 +79,7 @@ def test_config_builds_and_is_consistent(name):
             assert counts == [t], f'{split}: samplers ask for {counts} frames, model has {t}'
         frames = re.search(r'_(\d+)f_', name)
         assert t == (int(frames.group(1)) if frames else 8)
-        if name.startswith('tsm_'):
+        if not name.startswith('tcm_'):
             assert tuple(cfg.model.backbone.get('tcm_stages', ())) == ()
     flips = [s for s in cfg.train_dataloader.dataset.pipeline if s['type'] == 'Flip']
     if dataset in FLIP_MAPS:
