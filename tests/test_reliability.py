@@ -42,6 +42,9 @@ def test_atomic_write_replaces_whole_file_and_leaves_no_temporaries(tmp_path):
     atomic_write_bytes(b'new', target)
     assert target.read_bytes() == b'new'
     assert os.listdir(target.parent) == ['epoch_1.pth']
+    plain = tmp_path / 'plain'
+    plain.write_bytes(b'')  # the permissions open() gives, under the current umask
+    assert os.stat(target).st_mode == os.stat(plain).st_mode
 
 
 def test_failed_write_keeps_previous_file(tmp_path, monkeypatch):
@@ -105,6 +108,46 @@ def test_rng_state_round_trips_through_a_weights_only_checkpoint(tmp_path):
     assert torch.equal(got[2], expected[2])
 
 
+class _FakeRunner:
+    def __init__(self, resume, world_size=1, diff_rank_seed=False):
+        import logging
+        self._resume, self.world_size = resume, world_size
+        self._randomness_cfg = dict(seed=0, diff_rank_seed=diff_rank_seed)
+        self.logger = logging.getLogger('fake_runner')
+
+
+@pytest.mark.parametrize('resume,world_size,diff_rank_seed,restored', [
+    (True, 1, False, True),     # --resume
+    (False, 1, False, False),   # load_from: a new run keeps its own seed
+    (True, 2, False, True),     # every rank draws rank 0's stream anyway
+    (True, 2, True, False),     # ranks have their own streams
+])
+def test_rng_state_hook_restores_only_when_continuing_a_run(resume, world_size,
+                                                            diff_rank_seed, restored):
+    from mmaction_tcm.engine import RNGStateHook
+    hook, runner = RNGStateHook(), _FakeRunner(resume, world_size, diff_rank_seed)
+    torch.manual_seed(5)
+    checkpoint = {}
+    hook.before_save_checkpoint(runner, checkpoint)
+    expected = torch.rand(4)
+    torch.manual_seed(6)
+    hook.after_load_checkpoint(runner, checkpoint)
+    hook.before_train(runner)
+    assert torch.equal(torch.rand(4), expected) == restored
+
+
+def test_rng_state_hook_isolates_validation():
+    from mmaction_tcm.engine import RNGStateHook
+    hook, runner = RNGStateHook(), _FakeRunner(False)
+    torch.manual_seed(7)
+    expected = torch.rand(3)
+    torch.manual_seed(7)
+    hook.before_val(runner)
+    torch.rand(100), np.random.rand(5), random.random()  # what validation may draw
+    hook.after_val(runner)
+    assert torch.equal(torch.rand(3), expected)
+
+
 # The child loads only mmaction_tcm/engine/atomic_io.py (a fast start) and installs it as
 # ``import mmaction_tcm`` does (that the import installs it is tested above). It saves a
 # 1 MB checkpoint, then a 16 MB one under a 4 MB file-size limit, which interrupts the write
@@ -132,6 +175,7 @@ def run_dying_saver(target: str, death: str, mode: str = 'atomic'):
                           env=subprocess_env(), capture_output=True, text=True, timeout=120)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize('death', ['killed', 'write-error'])
 def test_process_dying_mid_save_keeps_the_previous_complete_checkpoint(tmp_path, death):
     """(Without atomic writes the file is left truncated at 4 MB and does not load.)"""

@@ -9,6 +9,7 @@ drop-in replacement with a config switch ``on_error``:
   ``BaseDataset`` then draws another sample. In test mode no sample may be dropped, and
   :class:`mmaction_tcm.datasets.CheckedVideoDataset` raises an error naming the file.
 """
+import logging
 import os
 import warnings
 from typing import Optional
@@ -75,7 +76,7 @@ class CheckedDecordInit(DecordInit):
         if self.on_error == 'raise':
             raise VideoReadError(message + " (set on_error='skip' in CheckedDecordInit to "
                                  'skip bad videos during training)')
-        print_log(f'{message}; skipping it', logger='current', level=30)
+        print_log(f'{message}; skipping it', logger='current', level=logging.WARNING)
         warnings.warn(f'{message}; skipping it', SkippedVideoWarning, stacklevel=2)
         return None
 

@@ -17,6 +17,15 @@ from mmengine.fileio.backends.local_backend import LocalBackend
 PathLike = Union[str, Path]
 
 
+def _read_umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
+_FILE_MODE = 0o666 & ~_read_umask()  # what open(path, 'w') would give (mkstemp gives 0600)
+
+
 def atomic_write_bytes(data: bytes, path: PathLike) -> None:
     """Write ``data`` to ``path`` so that ``path`` is never seen half-written."""
     path = os.fspath(path)
@@ -26,6 +35,7 @@ def atomic_write_bytes(data: bytes, path: PathLike) -> None:
                                dir=directory)
     try:
         with os.fdopen(fd, 'wb') as f:
+            os.fchmod(f.fileno(), _FILE_MODE)
             f.write(data)
             f.flush()
             os.fsync(f.fileno())
@@ -34,6 +44,16 @@ def atomic_write_bytes(data: bytes, path: PathLike) -> None:
         if os.path.exists(tmp):
             os.unlink(tmp)
         raise
+    try:  # make the rename itself durable (not possible on every file system)
+        dir_fd = os.open(directory, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(dir_fd)
+    except OSError:
+        pass
+    finally:
+        os.close(dir_fd)
 
 
 def atomic_write_text(text: str, path: PathLike, encoding: str = 'utf-8') -> None:

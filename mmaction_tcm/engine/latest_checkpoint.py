@@ -8,6 +8,7 @@ pointer when it names an existing file, and otherwise the newest complete ``epoc
 ``iter_N.pth`` in the work directory (checkpoints are written atomically, see
 :mod:`.atomic_io`).
 """
+import logging
 import os
 import os.path as osp
 import re
@@ -43,7 +44,7 @@ def find_latest_checkpoint(path: str) -> Optional[str]:
     if named is not None:
         print_log(f'{pointer} names {named!r}, which is not a file; resuming from the '
                   f'newest checkpoint in the directory instead: {fallback}',
-                  logger='current', level=30)
+                  logger='current', level=logging.WARNING)
     elif fallback is None:
         print_log('Did not find last_checkpoint to be resumed.', logger='current')
     return fallback

@@ -67,8 +67,15 @@ class RNGStateHook(Hook):
 
     def after_load_checkpoint(self, runner, checkpoint: dict) -> None:
         # Only a resume continues a run; `load_from` alone starts a new one.
-        if getattr(runner, '_resume', False) and 'rng_state' in checkpoint:
-            self._pending = checkpoint['rng_state']
+        if not getattr(runner, '_resume', False) or 'rng_state' not in checkpoint:
+            return
+        # Only rank 0 saves. Without diff_rank_seed every rank draws the same stream, so
+        # rank 0's state is every rank's; with it, the ranks keep their re-seeded streams.
+        if runner.world_size > 1 and runner._randomness_cfg.get('diff_rank_seed', False):
+            runner.logger.warning('RNGStateHook: diff_rank_seed=True in a multi-process '
+                                  'run; the random state is not restored on resume')
+            return
+        self._pending = checkpoint['rng_state']
 
     def before_train(self, runner) -> None:
         if self._pending is not None:
