@@ -14,7 +14,6 @@ import torch
 from mmengine.runner import load_checkpoint
 
 from mmaction.registry import DATASETS, MODELS, TRANSFORMS
-from mmaction_tcm.datasets.checked_dataset import CheckedVideoDataset
 from mmaction_tcm.datasets.checked_video import (CheckedDecordInit, SkippedVideoWarning,
                                                  VideoReadError)
 from mmaction_tcm.models import TCM
@@ -226,4 +225,16 @@ def test_num_classes_must_be_a_positive_int(video_dir, tmp_path, num_classes):
     with pytest.raises(ValueError, match=f'num_classes must be a positive int, got '
                                          f'{num_classes!r}'):
         _dataset(video_dir, tmp_path, ['good_0.mp4 0'], num_classes=num_classes)
-    assert isinstance(CheckedVideoDataset, type)
+
+
+def test_rawframe_dataset_labels_are_checked_too(tmp_path):
+    ann = tmp_path / 'frames.txt'
+    ann.write_text('clip_a 8 1\nclip_b 8 174\n')
+    with pytest.raises(ValueError, match=r'frames\.txt, line 2 \(.*clip_b\): label 174 is '
+                                         r'outside \[0, num_classes=174\)'):
+        DATASETS.build(dict(type='CheckedRawframeDataset', ann_file=str(ann), pipeline=[],
+                            data_prefix=dict(img=str(tmp_path)), num_classes=174))
+    ann.write_text('clip_a 8 1\nclip_b 8 173\n')
+    ds = DATASETS.build(dict(type='CheckedRawframeDataset', ann_file=str(ann), pipeline=[],
+                             data_prefix=dict(img=str(tmp_path)), num_classes=174))
+    assert [ds.get_data_info(i)['label'] for i in range(2)] == [1, 173]

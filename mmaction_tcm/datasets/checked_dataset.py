@@ -1,25 +1,20 @@
-"""``VideoDataset`` that validates its labels at load time and names bad videos in test mode."""
+"""Video / frame-folder data sets that validate labels at load time and name bad videos."""
 from typing import List
 
-from mmaction.datasets import VideoDataset
+from mmaction.datasets import RawframeDataset, VideoDataset
 from mmaction.registry import DATASETS
 
 from .checked_video import VideoReadError
 
 
-@DATASETS.register_module()
-class CheckedVideoDataset(VideoDataset):
-    """MMAction2's ``VideoDataset`` (``path label`` annotation lines) plus checks.
+class CheckedDatasetMixin:
+    """Checks shared by :class:`CheckedVideoDataset` and :class:`CheckedRawframeDataset`.
 
     - Every label must lie in ``[0, num_classes)``; a bad one raises ``ValueError`` naming
       the annotation file, its line and the label, when the list is loaded (not mid-epoch).
       In test mode ``-1`` (an annotation line without a label) is allowed.
     - In test mode a sample the pipeline skipped (``CheckedDecordInit(on_error='skip')``)
       raises :class:`VideoReadError` naming the file: dropping it would change the metric.
-
-    Args:
-        num_classes: number of classes of the classifier; required.
-        **kwargs: as ``VideoDataset`` (``ann_file``, ``pipeline``, ``data_prefix``, ...).
     """
 
     def __init__(self, *args, num_classes: int, **kwargs) -> None:
@@ -36,16 +31,40 @@ class CheckedVideoDataset(VideoDataset):
                 if self.test_mode and label == -1 and not self.multi_class:
                     continue  # inference list without labels
                 if not 0 <= label < self.num_classes:
+                    name = info.get('filename', info.get('frame_dir'))
                     raise ValueError(
-                        f'{self.ann_file}, line {line_no} ({info["filename"]}): label '
-                        f'{label} is outside [0, num_classes={self.num_classes}); check the '
+                        f'{self.ann_file}, line {line_no} ({name}): label {label} is '
+                        f'outside [0, num_classes={self.num_classes}); check the '
                         f'annotation file or num_classes')
         return data_list
 
     def prepare_data(self, idx: int):
         data = super().prepare_data(idx)
         if data is None and self.test_mode:
+            info = self.get_data_info(idx)
+            name = info.get('filename', info.get('frame_dir'))
             raise VideoReadError(
-                f'test sample {idx} ({self.get_data_info(idx)["filename"]!r}) could not be '
-                f'read; bad videos cannot be skipped at test time, fix or remove it')
+                f'test sample {idx} ({name!r}) could not be read; bad videos cannot be '
+                f'skipped at test time, fix or remove it')
         return data
+
+
+@DATASETS.register_module()
+class CheckedVideoDataset(CheckedDatasetMixin, VideoDataset):
+    """MMAction2's ``VideoDataset`` (``path label`` lines) with :class:`CheckedDatasetMixin`.
+
+    Args:
+        num_classes: number of classes of the classifier; required.
+        **kwargs: as ``VideoDataset`` (``ann_file``, ``pipeline``, ``data_prefix``, ...).
+    """
+
+
+@DATASETS.register_module()
+class CheckedRawframeDataset(CheckedDatasetMixin, RawframeDataset):
+    """MMAction2's ``RawframeDataset`` (``frame_dir total_frames label`` lines) with
+    :class:`CheckedDatasetMixin`.
+
+    Args:
+        num_classes: number of classes of the classifier; required.
+        **kwargs: as ``RawframeDataset`` (``ann_file``, ``pipeline``, ``filename_tmpl``, ...).
+    """
