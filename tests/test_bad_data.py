@@ -5,7 +5,6 @@ Model inputs (batch not a multiple of ``num_segments``, channel count, even patc
 empty / corrupt videos (fail naming the file, or skip with a warning, by a config switch)
 and labels outside ``num_classes``.
 """
-import os
 import warnings
 
 import numpy as np
