@@ -2,8 +2,12 @@
 import os
 import sys
 import textwrap
+import time
 
 import numpy as np
+from mmengine.hooks import Hook
+
+from mmaction.registry import HOOKS
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 NUM_SEGMENTS = 4
@@ -112,11 +116,45 @@ def write_tiny_config(path: str, data_root: str, train_ann: str, val_ann: str,
 
 def subprocess_env() -> dict:
     """Environment for child training processes: one thread (bit-reproducible, and the
-    CPU is shared), unbuffered output, the checkout first on the path."""
+    CPU is shared), unbuffered output, the checkout and this folder first on the path."""
     env = dict(os.environ)
     env.update(OMP_NUM_THREADS='1', MKL_NUM_THREADS='1', PYTHONUNBUFFERED='1',
-               PYTHONPATH=ROOT + os.pathsep + env.get('PYTHONPATH', ''))
+               PYTHONPATH=os.pathsep.join([ROOT, os.path.join(ROOT, 'tests'),
+                                           env.get('PYTHONPATH', '')]))
     return env
+
+
+@HOOKS.register_module()
+class StallAfterIterHook(Hook):
+    """Test hook: after iteration ``iteration`` (1-based) of epoch ``epoch`` write ``marker``
+    and stall, so that a test can kill the process at a known point of training. It draws
+    no random numbers, so the computation is that of the run without it."""
+
+    def __init__(self, epoch: int, iteration: int, marker: str):
+        self.epoch, self.iteration, self.marker = epoch, iteration, marker
+
+    def after_train_iter(self, runner, batch_idx, data_batch=None, outputs=None):
+        if runner.epoch + 1 == self.epoch and batch_idx + 1 == self.iteration:
+            with open(self.marker + '.tmp', 'w') as f:
+                f.write(' '.join(sorted(os.listdir(runner.work_dir))))
+            os.replace(self.marker + '.tmp', self.marker)
+            time.sleep(600)
+
+
+def write_stalling_config(path: str, base_config: str, epoch: int, iteration: int,
+                          marker: str) -> str:
+    """``base_config`` plus :class:`StallAfterIterHook` (imported from this module)."""
+    text = f'''
+    _base_ = [{base_config!r}]
+    custom_imports = dict(imports=['mmaction_tcm', 'reliability_utils'],
+                          allow_failed_imports=False)
+    custom_hooks = [dict(type='RNGStateHook'),
+                    dict(type='StallAfterIterHook', epoch={epoch}, iteration={iteration},
+                         marker={marker!r})]
+    '''
+    with open(path, 'w') as f:
+        f.write(textwrap.dedent(text))
+    return path
 
 
 def train_command(config: str, work_dir: str, *extra: str) -> list:

@@ -5,7 +5,8 @@ a few generated videos (CPU, one thread, seed 0, deterministic):
 
 - run A trains 3 epochs uninterrupted;
 - run B is the same command, killed with SIGKILL in the middle of epoch 2 (after
-  ``epoch_1.pth`` was written), then restarted with ``--resume``.
+  ``epoch_1.pth`` was written; a test hook stalls it there so the kill point is exact),
+  then restarted with ``--resume`` (without the hook).
 
 B's final weights, its training-loss log after the resume and its validation metrics must
 equal A's exactly; A and B up to the kill are two runs with the same seed, so their epoch-1
@@ -15,7 +16,6 @@ import glob
 import json
 import os
 import random
-import re
 import signal
 import subprocess
 import sys
@@ -28,8 +28,8 @@ import torch
 from mmaction_tcm.compat import safe_torch_load
 from mmaction_tcm.engine import (atomic_write_bytes, find_latest_checkpoint, get_rng_state,
                                  set_rng_state)
-from reliability_utils import (ROOT, subprocess_env, train_command, write_tiny_config,
-                               write_video_set)
+from reliability_utils import (ROOT, subprocess_env, train_command, write_stalling_config,
+                               write_tiny_config, write_video_set)
 
 ATOMIC_IO = os.path.join(ROOT, 'mmaction_tcm', 'engine', 'atomic_io.py')
 
@@ -194,9 +194,6 @@ def test_process_dying_mid_save_keeps_the_previous_complete_checkpoint(tmp_path,
 
 # ------------------------------------------------------------------- end-to-end runs
 
-TRAIN_LINE = re.compile(r'Epoch\(train\)\s*\[(\d+)\]\[\s*(\d+)/')
-
-
 def _run_to_completion(cmd, timeout=300):
     proc = subprocess.run(cmd, env=subprocess_env(), capture_output=True, text=True,
                           timeout=timeout, cwd=ROOT)
@@ -204,28 +201,29 @@ def _run_to_completion(cmd, timeout=300):
     return proc.stdout
 
 
-def _run_and_kill(cmd, kill_epoch: int, kill_iter: int, work_dir: str, timeout=300):
-    """Start ``cmd``; SIGKILL it as soon as it logs iteration ``kill_iter`` of
-    ``kill_epoch``. Returns the checkpoints that existed at that moment."""
-    proc = subprocess.Popen(cmd, env=subprocess_env(), stdout=subprocess.PIPE,
-                            stderr=subprocess.STDOUT, text=True, cwd=ROOT)
-    deadline = time.time() + timeout
-    seen, existing = [], None
-    try:
-        for line in proc.stdout:
-            seen.append(line)
-            m = TRAIN_LINE.search(line)
-            if m and (int(m.group(1)), int(m.group(2))) >= (kill_epoch, kill_iter):
-                existing = sorted(os.listdir(work_dir))
-                proc.send_signal(signal.SIGKILL)
-                break
-            assert time.time() < deadline, 'training did not reach the kill point'
-    finally:
-        proc.kill()
-        proc.wait()
-    assert existing is not None, 'training ended before the kill point:\n' + ''.join(seen[-30:])
+def _run_and_kill(cmd, marker: str, log: str, timeout=300):
+    """Start ``cmd`` (whose config stalls after writing ``marker``); SIGKILL it once
+    ``marker`` exists. Returns the work-dir listing the stall hook recorded."""
+    with open(log, 'w') as out:
+        proc = subprocess.Popen(cmd, env=subprocess_env(), stdout=out,
+                                stderr=subprocess.STDOUT, cwd=ROOT)
+        try:
+            deadline = time.time() + timeout
+            while not os.path.exists(marker):
+                if proc.poll() is not None or time.time() > deadline:
+                    with open(log) as f:
+                        raise AssertionError('training did not reach the kill point:\n'
+                                             + f.read()[-3000:])
+                time.sleep(0.05)
+            proc.send_signal(signal.SIGKILL)
+            proc.wait()
+        finally:
+            if proc.poll() is None:
+                proc.kill()
+                proc.wait()
     assert proc.returncode == -signal.SIGKILL
-    return existing
+    with open(marker) as f:
+        return f.read().split()
 
 
 def _scalars(work_dir: str) -> list:
@@ -261,11 +259,13 @@ def runs(tmp_path_factory):
     train_ann = write_video_set(root, 'train', 8, seed=1)
     val_ann = write_video_set(root, 'val', 4, seed=2)
     config = write_tiny_config(os.path.join(root, 'tiny_tcm.py'), root, train_ann, val_ann)
+    marker = os.path.join(root, 'stalled_in_epoch_2')
+    stalling = write_stalling_config(os.path.join(root, 'tiny_tcm_stall.py'), config,
+                                     epoch=2, iteration=2, marker=marker)
     dir_a, dir_b = os.path.join(root, 'run_a'), os.path.join(root, 'run_b')
     _run_to_completion(train_command(config, dir_a))
-    os.makedirs(dir_b)
-    at_kill = _run_and_kill(train_command(config, dir_b), kill_epoch=2, kill_iter=2,
-                            work_dir=dir_b)
+    at_kill = _run_and_kill(train_command(stalling, dir_b), marker,
+                            os.path.join(root, 'run_b_killed.log'))
     after_kill = sorted(os.listdir(dir_b))
     b_records_before_resume = _scalars(dir_b)
     _run_to_completion(train_command(config, dir_b, '--resume'))
