@@ -84,7 +84,10 @@ def test_find_latest_checkpoint_survives_a_damaged_pointer(tmp_path):
     for n in (1, 2, 10):
         (tmp_path / f'epoch_{n}.pth').write_bytes(b'x')
     (tmp_path / 'iter_5.pth.tmp').write_bytes(b'x')
+    (tmp_path / '.epoch_11.pth.k2j3h4.tmp').write_bytes(b'half')  # a killed save
     assert find_latest_checkpoint(d) == os.path.join(d, 'epoch_10.pth')  # no pointer
+    assert sorted(os.listdir(d)) == ['epoch_1.pth', 'epoch_10.pth', 'epoch_2.pth',
+                                     'iter_5.pth.tmp']
     (tmp_path / 'last_checkpoint').write_text(os.path.join(d, 'epoch_2.pth'))
     assert find_latest_checkpoint(d) == os.path.join(d, 'epoch_2.pth')  # pointer wins
     (tmp_path / 'last_checkpoint').write_text('')                       # killed mid-write

@@ -17,6 +17,7 @@ from typing import Optional
 from mmengine.logging import print_log
 
 _CKPT_NAME = re.compile(r'^(epoch|iter)_(\d+)\.pth$')
+_STALE_TMP = re.compile(r'^\.(epoch|iter)_\d+\.pth\..+\.tmp$')  # see atomic_io
 
 
 def newest_checkpoint_in(path: str) -> Optional[str]:
@@ -31,8 +32,21 @@ def newest_checkpoint_in(path: str) -> Optional[str]:
     return osp.join(path, max(found)[2]) if found else None
 
 
+def remove_stale_temporaries(path: str) -> None:
+    """Delete half-written checkpoint temporaries a killed run left in ``path``."""
+    if not osp.isdir(path):
+        return
+    for name in os.listdir(path):
+        if _STALE_TMP.match(name):
+            os.unlink(osp.join(path, name))
+            print_log(f'removed {name}, a checkpoint left half-written by a killed run',
+                      logger='current')
+
+
 def find_latest_checkpoint(path: str) -> Optional[str]:
-    """Path of the checkpoint to resume from in work dir ``path``, or None."""
+    """Path of the checkpoint to resume from in work dir ``path``, or None (also clears
+    the temporaries of interrupted saves)."""
+    remove_stale_temporaries(path)
     pointer = osp.join(path, 'last_checkpoint')
     named = None
     if osp.exists(pointer):
