@@ -78,3 +78,13 @@ def test_imagenet_weights_from_local_torchvision_file(tmp_path):
                                tv['layer3.0.downsample.1.running_var'])
     bn = net.tcm_after_layer2.mtdm.channel_reduction[1]
     assert torch.all(bn.weight == 1) and torch.all(bn.bias == 0)
+
+
+def test_per_stage_tcm_cfg():
+    net = MODELS.build(dict(type='ResNetTSMTCM', depth=18, num_segments=4, tcm_stages=(1, 3),
+                            tcm_cfg=[dict(patch_size=7), dict(patch_size=3)]))
+    assert net.tcm_after_layer2.mtdm.patch_size == 7
+    assert net.tcm_after_layer4.mtdm.patch_size == 3
+    with pytest.raises(ValueError, match='one dict per stage'):
+        MODELS.build(dict(type='ResNetTSMTCM', depth=18, tcm_stages=(1, 3),
+                          tcm_cfg=[dict(patch_size=7)]))

@@ -2,8 +2,8 @@
 
     python tools/analysis/get_flops.py configs/tcm_r50_sthv1.py --shape 8 3 224 224
 
-``--shape``: ``H W`` or ``T C H W`` (one clip of a 2-D recognizer, e.g. ``8 3 224 224``) or
-``N C T H W`` (3-D recognizers). Counts ``extract_feat`` (backbone + neck), as MMAction2's
+``--shape``: ``H W`` or ``T C H W`` (one clip of a 2-D recognizer, e.g. ``8 3 224 224``), or
+``C T H W`` / ``N C T H W`` (3-D recognizers, e.g. ``3 16 112 112``). Counts ``extract_feat`` (backbone + neck), as MMAction2's
 ``get_flops.py``. TCM is counted fully: its convolutions and matmuls by mmengine's handles,
 the correlation / tempo-match ops by ``mmaction_tcm.ops.flops`` when those ops run natively
 (the PyTorch correlation is a matmul, counted directly). Ops still without a handle are
@@ -32,7 +32,7 @@ def parse_args(argv=None):
     parser = argparse.ArgumentParser(description='Model FLOPs and parameters')
     parser.add_argument('config', help='config file path')
     parser.add_argument('--shape', type=int, nargs='+', default=[224, 224],
-                        help='H W | T C H W (2-D recognizer clip) | N C T H W (3-D)')
+                        help='H W | T C H W (2-D recognizer clip) | [N] C T H W (3-D)')
     parser.add_argument('--max-depth', type=int, default=3, help='table depth')
     parser.add_argument('--cfg-options', nargs='+', action=DictAction,
                         help='override config entries, key=value')
@@ -40,19 +40,26 @@ def parse_args(argv=None):
 
 
 def input_shape(shape, model) -> tuple:
-    """The tensor shape ``extract_feat`` receives (batch of one clip)."""
+    """The tensor shape ``extract_feat`` receives (batch of one clip).
+
+    2-D recognizers: ``(1, T, C, H, W)``; 3-D recognizers: ``(N, 1, C, T, H, W)``
+    (``Recognizer3D.extract_feat`` folds the clip dimension into the batch).
+    """
     is_2d = type(model).__name__ == 'Recognizer2D'
+    shape = tuple(shape)
     if len(shape) == 1:
-        shape = [shape[0], shape[0]]
-    if len(shape) == 2:
-        if is_2d:
-            return (1, model.backbone.num_segments, 3) + tuple(shape)
-        return (1, 3) + tuple(shape)
+        shape = (shape[0], shape[0])
+    if is_2d:
+        if len(shape) == 2:
+            return (1, model.backbone.num_segments, 3) + shape
+        if len(shape) == 4:
+            return (1, ) + shape
+        raise SystemExit(f'--shape for a 2-D recognizer takes H W or T C H W, got {shape}')
     if len(shape) == 4:
-        return (1, ) + tuple(shape) if is_2d else tuple(shape)
+        return (1, 1) + shape
     if len(shape) == 5:
-        return tuple(shape)
-    raise SystemExit(f'--shape takes 1, 2, 4 or 5 integers, got {shape}')
+        return (shape[0], 1) + shape[1:]
+    raise SystemExit(f'--shape for a 3-D recognizer takes C T H W or N C T H W, got {shape}')
 
 
 def _correlation_macs(inputs, outputs) -> int:

@@ -25,7 +25,8 @@ class ResNet3dTCM(ResNet3d):
             is the paper's placement (after res3); ``()`` is plain I3D.
         tcm_num_segments: ``T'`` at the TCM stage: 4 for a 32-frame clip through the
             I3D-R50 config (conv1 and pool1 each halve T, pool2 after res2 halves it again).
-        tcm_cfg: extra :class:`TCM` arguments (``patch_size``, ``corr_backend``, ...).
+        tcm_cfg: extra :class:`TCM` arguments (``patch_size``, ``corr_backend``, ...): one
+            dict for every stage, or a list with one dict per entry of ``tcm_stages``.
         **kwargs: forwarded to ``ResNet3d``.
 
     Shape: ``(N, 3, T, H, W) -> (N, C_out, T_out, H_out, W_out)``.
@@ -39,7 +40,7 @@ class ResNet3dTCM(ResNet3d):
         channels = [self.block.expansion * self.base_channels * 2 ** i
                     for i in range(self.num_stages)]
         add_tcm_blocks(self, self.tcm_stages, channels, tcm_num_segments,
-                       dict(tcm_cfg or {}))
+                       tcm_cfg)
 
     def init_weights(self, pretrained: str = None) -> None:
         """``ResNet3d`` init (inflated 2-D ImageNet weights or from scratch); TCM keeps

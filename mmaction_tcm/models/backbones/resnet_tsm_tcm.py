@@ -18,7 +18,8 @@ class ResNetTSMTCM(ResNetTSM):
         num_segments: frames per clip ``T``.
         tcm_stages: stage indices followed by a TCM (0 = res2 ... 3 = res5); ``(1,)`` is
             the released placement (after res3); ``()`` is plain TSM.
-        tcm_cfg: extra :class:`TCM` arguments (``patch_size``, ``corr_backend``, ...).
+        tcm_cfg: extra :class:`TCM` arguments (``patch_size``, ``corr_backend``, ...): one
+            dict for every stage, or a list with one dict per entry of ``tcm_stages``.
         pretrained: a local torchvision-format ImageNet checkpoint, or None.
         **kwargs: forwarded to ``ResNetTSM`` (``shift_div``, ``norm_eval``, ...).
 
@@ -32,7 +33,7 @@ class ResNetTSMTCM(ResNetTSM):
         super().__init__(depth, num_segments=num_segments, pretrained=pretrained, **kwargs)
         self.tcm_stages = check_tcm_stages(tcm_stages, self.num_stages)
         channels = [self.block.expansion * 64 * 2 ** i for i in range(self.num_stages)]
-        add_tcm_blocks(self, self.tcm_stages, channels, num_segments, dict(tcm_cfg or {}))
+        add_tcm_blocks(self, self.tcm_stages, channels, num_segments, tcm_cfg)
 
     def init_weights(self) -> None:
         """ImageNet weights for the trunk (when given); TCM keeps its released init."""

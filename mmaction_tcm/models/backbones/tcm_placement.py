@@ -1,5 +1,5 @@
 """Placing TCM blocks after backbone stages (shared by every TCM backbone)."""
-from typing import Sequence, Tuple
+from typing import List, Sequence, Tuple
 
 import torch.nn as nn
 
@@ -25,8 +25,25 @@ def tcm_name(stage: int) -> str:
     return f'tcm_after_layer{stage + 1}'
 
 
+def per_stage_tcm_cfgs(tcm_cfg, stages: Tuple[int, ...]) -> List[dict]:
+    """``tcm_cfg`` as one dict per stage.
+
+    ``None`` or a dict applies to every stage; a list / tuple gives one dict per entry of
+    ``stages`` (ascending stage order), e.g. ``[dict(patch_size=15), dict(patch_size=7)]``.
+    """
+    if tcm_cfg is None or isinstance(tcm_cfg, dict):
+        return [dict(tcm_cfg or {}) for _ in stages]
+    if isinstance(tcm_cfg, (list, tuple)) and all(isinstance(c, dict) for c in tcm_cfg):
+        if len(tcm_cfg) != len(stages):
+            raise ValueError(f'tcm_cfg has {len(tcm_cfg)} entries but tcm_stages={stages} '
+                             f'has {len(stages)}: give one dict per stage or a single dict')
+        return [dict(c) for c in tcm_cfg]
+    raise TypeError(f'tcm_cfg must be a dict or a list of dicts (one per stage), got '
+                    f'{tcm_cfg!r}')
+
+
 def add_tcm_blocks(backbone: nn.Module, stages: Tuple[int, ...], channels: Sequence[int],
-                   num_segments: int, tcm_cfg: dict) -> None:
+                   num_segments: int, tcm_cfg) -> None:
     """Attach one :class:`TCM` per stage in ``stages`` as ``backbone.tcm_after_layerK``."""
-    for s in stages:
-        setattr(backbone, tcm_name(s), TCM(channels[s], num_segments, **tcm_cfg))
+    for s, cfg in zip(stages, per_stage_tcm_cfgs(tcm_cfg, stages)):
+        setattr(backbone, tcm_name(s), TCM(channels[s], num_segments, **cfg))

@@ -103,7 +103,8 @@ class TEARes2Net(ResNet):
         num_segments: frames ``T`` per clip.
         tcm_stages: stage indices followed by a TCM (0 = res2 ... 3 = res5); ``(1,)``
             places it after res3 as in the paper; ``()`` is plain TEA.
-        tcm_cfg: extra :class:`TCM` arguments (``patch_size``, ``corr_backend``, ...).
+        tcm_cfg: extra :class:`TCM` arguments (``patch_size``, ``corr_backend``, ...): one
+            dict for every stage, or a list with one dict per entry of ``tcm_stages``.
         pretrained: local ImageNet Res2Net-{50,101} 26w_4s checkpoint, or None.
         **kwargs: forwarded to MMAction2's ``ResNet`` (``norm_eval``, ``frozen_stages``,
             ``out_indices``, ``with_cp``, ...).
@@ -129,7 +130,7 @@ class TEARes2Net(ResNet):
                 m.num_segments = num_segments
         self.tcm_stages = check_tcm_stages(tcm_stages, self.num_stages)
         channels = [self.block.expansion * 64 * 2 ** i for i in range(self.num_stages)]
-        add_tcm_blocks(self, self.tcm_stages, channels, num_segments, dict(tcm_cfg or {}))
+        add_tcm_blocks(self, self.tcm_stages, channels, num_segments, tcm_cfg)
 
     def init_weights(self) -> None:
         """ImageNet Res2Net weights (or Kaiming / constant init) for the trunk; ME,
