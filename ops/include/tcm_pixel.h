@@ -31,13 +31,16 @@ namespace tcm {
 // ---------------------------------------------------------------- elementary functions
 
 // exp for float on the host: Cephes-style range reduction + degree-6 polynomial
-// (about 1 ulp on [-87, 88]); written branch-free so `omp simd` loops vectorise it.
+// (about 1 ulp on [-87, 88]); branch-free so that `omp simd` loops vectorise it.
 TCM_HD float exp_acc(float x) {
 #if defined(__CUDA_ARCH__)
   return expf(x);
 #else
-  x = fminf(fmaxf(x, -87.0f), 88.0f);
-  const float n = floorf(x * 1.44269504088896341f + 0.5f);
+  // plain compares and the 1.5 * 2^23 rounding trick (round to nearest) keep the loop
+  // vectorisable without -ffast-math (fminf / floorf are not, under IEEE rules)
+  x = x < -87.0f ? -87.0f : x;
+  x = x > 88.0f ? 88.0f : x;
+  const float n = (x * 1.44269504088896341f + 12582912.0f) - 12582912.0f;
   float r = x - n * 0.693359375f;
   r = r + n * 2.12194440e-4f;
   float p = 1.9875691500e-4f;

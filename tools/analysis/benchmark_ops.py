@@ -1,0 +1,226 @@
+"""Benchmark the correlation / tempo-match implementations (medians, same process).
+
+Times forward and forward+backward of
+
+- correlation: native op, the PyTorch GEMM path (``torch_impl``), and a PyTorch
+  pad-and-shift loop over the ``P*P`` displacements (the baseline, defined here);
+- tempo_match: the fused native op, the unfused PyTorch path, and the unfused path on
+  the pad-and-shift correlation;
+
+and the peak memory of the matching stage (tempo_match forward with autograd, and its
+backward), each measured in a fresh subprocess from the peak resident set size.
+
+    python tools/analysis/benchmark_ops.py                 # (14, 64, 28, 28), P = 15, fp32
+    python tools/analysis/benchmark_ops.py --batch 28 --runs 20 --device cuda
+"""
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import torch
+import torch.nn.functional as F
+
+REPO = Path(__file__).resolve().parents[2]
+if str(REPO) not in sys.path:
+    sys.path.insert(0, str(REPO))
+
+from mmaction_tcm.ops import native  # noqa: E402
+from mmaction_tcm.ops.torch_impl import (correlation_torch, match_from_correlation,  # noqa: E402
+                                         tempo_match_torch)
+
+
+def correlation_shift_loop(f1, f2, patch_size, dilation_patch=1):
+    """Baseline: pad f2, then one shifted elementwise product + channel sum per displacement."""
+    B, C, H, W = f1.shape
+    P, d = patch_size, dilation_patch
+    pad = (P - 1) // 2 * d
+    f2p = F.pad(f2, (pad, pad, pad, pad))
+    rows = []
+    for i in range(P):
+        for j in range(P):
+            rows.append((f1 * f2p[:, :, i * d:i * d + H, j * d:j * d + W]).sum(1))
+    return torch.stack(rows, 1).view(B, P, P, H, W)
+
+
+def tempo_match_shift_loop(f1, f2, patch_size=15, sigma=5.0, temperature=100.0):
+    B, _, H, W = f1.shape
+    corr = correlation_shift_loop(f1, f2, patch_size).view(B, patch_size ** 2, H, W)
+    return match_from_correlation(corr, patch_size, sigma, temperature)
+
+
+def _sync(device):
+    if device.type == 'cuda':
+        torch.cuda.synchronize()
+
+
+def median_ms(fn, runs, warmup, device):
+    for _ in range(warmup):
+        fn()
+    _sync(device)
+    times = []
+    for _ in range(runs):
+        start = time.perf_counter()
+        fn()
+        _sync(device)
+        times.append((time.perf_counter() - start) * 1e3)
+    return statistics.median(times)
+
+
+def features(shape, device, dtype, normalise):
+    g = torch.Generator().manual_seed(0)
+    f1 = torch.randn(*shape, generator=g).to(device, dtype)
+    f2 = torch.randn(*shape, generator=g).to(device, dtype)
+    if normalise:
+        f1, f2 = F.normalize(f1, dim=1), F.normalize(f2, dim=1)
+    return f1, f2
+
+
+def time_correlation(impls, shape, P, runs, warmup, device, dtype):
+    f1, f2 = features(shape, device, dtype, False)
+    grad = torch.randn(shape[0], P, P, shape[2], shape[3], device=device, dtype=dtype)
+    rows = []
+    for name, fn in impls.items():
+        a, b = f1.clone().requires_grad_(), f2.clone().requires_grad_()
+
+        def fwd():
+            with torch.no_grad():
+                fn(f1, f2, P)
+
+        def fwd_bwd():
+            a.grad = b.grad = None
+            fn(a, b, P).backward(grad)
+
+        rows.append((name, median_ms(fwd, runs, warmup, device),
+                     median_ms(fwd_bwd, runs, warmup, device)))
+    return rows
+
+
+def time_match(impls, shape, P, runs, warmup, device, dtype):
+    f1, f2 = features(shape, device, dtype, True)
+    rows = []
+    for name, fn in impls.items():
+        a, b = f1.clone().requires_grad_(), f2.clone().requires_grad_()
+
+        def fwd():
+            with torch.no_grad():
+                fn(f1, f2, P)
+
+        def fwd_bwd():
+            a.grad = b.grad = None
+            flow, conf = fn(a, b, P)
+            (flow.sum() + conf.sum()).backward()
+
+        rows.append((name, median_ms(fwd, runs, warmup, device),
+                     median_ms(fwd_bwd, runs, warmup, device)))
+    return rows
+
+
+def print_table(title, rows, baseline):
+    base = dict((r[0], r) for r in rows)[baseline]
+    print(f'\n{title}')
+    print(f'| implementation | forward ms | fwd+bwd ms | fwd+bwd speed-up vs {baseline} |')
+    print('| --- | ---: | ---: | ---: |')
+    for name, fwd, both in rows:
+        print(f'| {name} | {fwd:.1f} | {both:.1f} | {base[2] / both:.1f}x |')
+
+
+# ---------------------------------------------------------------- memory (subprocess)
+
+def _rss_kib(field):
+    for line in Path('/proc/self/status').read_text().splitlines():
+        if line.startswith(field):
+            return int(line.split()[1])
+    raise RuntimeError(f'{field} not in /proc/self/status')
+
+
+def _peak_since(fn):
+    """Peak resident memory growth (MiB) while fn runs (Linux: VmHWM reset via clear_refs)."""
+    Path('/proc/self/clear_refs').write_text('5')
+    before = _rss_kib('VmRSS')
+    out = fn()
+    return (_rss_kib('VmHWM') - before) / 1024, out
+
+
+def memory_child(impl, shape, P):
+    torch.manual_seed(0)
+    fn = {'native fused': native.tempo_match_native, 'pytorch unfused': tempo_match_torch}[impl]
+    small = [F.normalize(torch.randn(shape[0], shape[1], 6, 6), dim=1).requires_grad_()
+             for _ in range(2)]
+    warm = fn(*small, P)  # loads libraries, starts threads
+    (warm[0].sum() + warm[1].sum()).backward()
+    f1, f2 = (F.normalize(torch.randn(*shape), dim=1).requires_grad_() for _ in range(2))
+    fwd_mib, (flow, conf) = _peak_since(lambda: fn(f1, f2, P))
+    bwd_mib, _ = _peak_since(lambda: (flow.sum() + conf.sum()).backward())
+    print(json.dumps({'forward': fwd_mib, 'backward': bwd_mib}))
+
+
+def measure_memory(shape, P):
+    results = {}
+    for impl in ('native fused', 'pytorch unfused'):
+        cmd = [sys.executable, __file__, '--memory-child', impl, '--batch', str(shape[0]),
+               '--channels', str(shape[1]), '--size', str(shape[2]), str(shape[3]),
+               '--patch', str(P)]
+        env = dict(os.environ, OMP_NUM_THREADS=str(torch.get_num_threads()))
+        done = subprocess.run(cmd, capture_output=True, text=True, env=env, check=True)
+        results[impl] = json.loads(done.stdout.strip().splitlines()[-1])
+    return results
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument('--batch', type=int, default=14)
+    parser.add_argument('--channels', type=int, default=64)
+    parser.add_argument('--size', type=int, nargs=2, default=(28, 28))
+    parser.add_argument('--patch', type=int, default=15)
+    parser.add_argument('--runs', type=int, default=10)
+    parser.add_argument('--warmup', type=int, default=2)
+    parser.add_argument('--device', default='cpu')
+    parser.add_argument('--dtype', default='float32', choices=['float32', 'float64',
+                                                               'bfloat16', 'float16'])
+    parser.add_argument('--skip-memory', action='store_true')
+    parser.add_argument('--memory-child', help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    shape = (args.batch, args.channels, *args.size)
+    if not native.is_available():
+        sys.exit(f'native ops unavailable: {native.unavailable_reason()}')
+    if args.memory_child:
+        memory_child(args.memory_child, shape, args.patch)
+        return
+    device, dtype = torch.device(args.device), getattr(torch, args.dtype)
+    print(f'shape {shape}, patch {args.patch}, {args.dtype}, device {device}, '
+          f'{torch.get_num_threads()} threads, load average {os.getloadavg()}, '
+          f'median of {args.runs} runs')
+    corr = time_correlation({
+        'native': native.correlation_native,
+        'pytorch GEMM (torch_impl)': correlation_torch,
+        'pytorch pad+shift loop': correlation_shift_loop,
+    }, shape, args.patch, args.runs, args.warmup, device, dtype)
+    print_table('correlation', corr, 'pytorch pad+shift loop')
+    match = time_match({
+        'native fused tempo_match': native.tempo_match_native,
+        'pytorch unfused (torch_impl)': tempo_match_torch,
+        'pytorch unfused on pad+shift loop': tempo_match_shift_loop,
+    }, shape, args.patch, args.runs, args.warmup, device, dtype)
+    print_table('tempo_match (correlation + ReLU + max + kernel-softmax + soft-argmax)', match,
+                'pytorch unfused (torch_impl)')
+    if not args.skip_memory and device.type == 'cpu':
+        mem = measure_memory(shape, args.patch)
+        fused, unfused = mem['native fused'], mem['pytorch unfused']
+        print('\nmatching-stage peak memory growth (MiB, peak RSS in a fresh process)')
+        print('| pass | native fused | pytorch unfused | ratio |')
+        print('| --- | ---: | ---: | ---: |')
+        for key in ('forward', 'backward'):
+            ratio = fused[key] / unfused[key] if unfused[key] > 0 else float('nan')
+            print(f'| {key} (autograd on) | {fused[key]:.1f} | {unfused[key]:.1f} | '
+                  f'1/{1 / ratio:.0f} |' if ratio > 0 else
+                  f'| {key} | {fused[key]:.1f} | {unfused[key]:.1f} | 0 |')
+    print(f'\nload average after: {os.getloadavg()}')
+
+
+if __name__ == '__main__':
+    main()

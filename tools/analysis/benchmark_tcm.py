@@ -1,0 +1,137 @@
+"""TCM-R50 vs TSM-R50 cost on this machine (medians, all models in one process).
+
+Inference: one clip of ``T`` frames (``T x 224^2``), eval mode, no grad. Training step:
+``--train-clips`` clips forward + backward (mean of the output as the loss). Models are
+timed in interleaved rounds (TSM, TCM native, TCM pytorch, TSM, ...) so that load changes
+hit all of them alike; the tables give medians and the median of per-round ratios.
+
+    python tools/analysis/benchmark_tcm.py                       # inference + training
+    python tools/analysis/benchmark_tcm.py --skip-train --flops  # + FLOPs / params
+"""
+import argparse
+import os
+import statistics
+import sys
+import time
+from pathlib import Path
+
+import torch
+
+REPO = Path(__file__).resolve().parents[2]
+if str(REPO) not in sys.path:
+    sys.path.insert(0, str(REPO))
+
+import mmaction_tcm  # noqa: E402,F401
+from mmaction_tcm.models.backbones.resnet_tsm_tcm import ResNetTSMTCM  # noqa: E402
+from mmaction_tcm.ops import native  # noqa: E402
+
+
+def build_models(T, backends):
+    torch.manual_seed(0)
+    models = {'TSM-R50': ResNetTSMTCM(50, T, tcm_stages=())}
+    for backend in backends:
+        models[f'TCM-R50 ({backend})'] = ResNetTSMTCM(50, T,
+                                                       tcm_cfg=dict(corr_backend=backend))
+    trunk = models['TSM-R50'].state_dict()
+    for name, model in models.items():
+        if name != 'TSM-R50':
+            model.load_state_dict(trunk, strict=False)  # same trunk weights everywhere
+    return models
+
+
+def timed(fn):
+    start = time.perf_counter()
+    fn()
+    return (time.perf_counter() - start) * 1e3
+
+
+def interleaved(models, step, rounds, warmup):
+    for _ in range(warmup):
+        for model in models.values():
+            step(model)
+    times = {name: [] for name in models}
+    for _ in range(rounds):
+        for name, model in models.items():
+            times[name].append(timed(lambda: step(model)))
+    return times
+
+
+def report(title, times, baseline='TSM-R50'):
+    print(f'\n{title}')
+    print(f'| model | median ms | ratio of medians | median of per-round ratios |')
+    print('| --- | ---: | ---: | ---: |')
+    base = times[baseline]
+    for name, ts in times.items():
+        ratios = [t / b for t, b in zip(ts, base)]
+        print(f'| {name} | {statistics.median(ts):.0f} | '
+              f'{statistics.median(ts) / statistics.median(base):.3f} | '
+              f'{statistics.median(ratios):.3f} |')
+
+
+def flops_and_params(T):
+    from mmengine.analysis import FlopAnalyzer, parameter_count
+    from mmaction_tcm.ops.flops import tcm_flop_handles
+    print(f'\nFLOPs (multiply-adds, mmengine FlopAnalyzer + TCM handles) at 1 x {T} x 224^2')
+    print('| model | GFLOPs | params |')
+    print('| --- | ---: | ---: |')
+    x = torch.randn(T, 3, 224, 224)
+    for backend in (None, 'native'):
+        name = 'TSM-R50' if backend is None else 'TCM-R50'
+        model = (ResNetTSMTCM(50, T, tcm_stages=()) if backend is None else
+                 ResNetTSMTCM(50, T, tcm_cfg=dict(corr_backend=backend)))
+        model.eval()
+        analyzer = FlopAnalyzer(model, (x, )).set_op_handle(**tcm_flop_handles())
+        analyzer.unsupported_ops_warnings(False).uncalled_modules_warnings(False)
+        print(f'| {name} | {analyzer.total() / 1e9:.3f} | {parameter_count(model)[""]:,} |')
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument('--frames', type=int, default=8)
+    parser.add_argument('--size', type=int, default=224)
+    parser.add_argument('--train-clips', type=int, default=2)
+    parser.add_argument('--rounds', type=int, default=5)
+    parser.add_argument('--train-rounds', type=int, default=3)
+    parser.add_argument('--warmup', type=int, default=1)
+    parser.add_argument('--skip-pytorch-tcm', action='store_true',
+                        help='leave out TCM with the PyTorch correlation path')
+    parser.add_argument('--skip-train', action='store_true')
+    parser.add_argument('--flops', action='store_true')
+    args = parser.parse_args()
+    if not native.is_available():
+        sys.exit(f'native ops unavailable: {native.unavailable_reason()}')
+    T, S = args.frames, args.size
+    backends = ['native'] + ([] if args.skip_pytorch_tcm else ['pytorch'])
+    models = build_models(T, backends)
+    print(f'{torch.get_num_threads()} threads, load average {os.getloadavg()}')
+
+    clip = torch.randn(T, 3, S, S)
+    for model in models.values():
+        model.eval()
+
+    def infer(model):
+        with torch.no_grad():
+            model(clip)
+
+    report(f'inference, 1 clip x {T} x {S}^2 ({args.rounds} rounds)',
+           interleaved(models, infer, args.rounds, args.warmup))
+
+    if not args.skip_train:
+        batch = torch.randn(args.train_clips * T, 3, S, S)
+        for model in models.values():
+            model.train()
+
+        def train_step(model):
+            model.zero_grad(set_to_none=True)
+            model(batch).mean().backward()
+
+        report(f'training step, {args.train_clips} clips x {T} x {S}^2, forward + backward '
+               f'({args.train_rounds} rounds)',
+               interleaved(models, train_step, args.train_rounds, args.warmup))
+    if args.flops:
+        flops_and_params(T)
+    print(f'\nload average after: {os.getloadavg()}')
+
+
+if __name__ == '__main__':
+    main()
