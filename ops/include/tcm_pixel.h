@@ -16,14 +16,17 @@
 #if defined(__CUDACC__)
 #define TCM_HD __host__ __device__ __forceinline__
 #define TCM_SIMD_SUM(var)
-#define TCM_SIMD_SUM2(a, b)
 #define TCM_SIMD
 #else
 #define TCM_HD inline
+#if defined(_OPENMP)  // the CPU build uses -fopenmp; elsewhere the loops stay scalar
 #define TCM_PRAGMA(x) _Pragma(#x)
 #define TCM_SIMD_SUM(var) TCM_PRAGMA(omp simd reduction(+ : var))
-#define TCM_SIMD_SUM2(a, b) TCM_PRAGMA(omp simd reduction(+ : a, b))
 #define TCM_SIMD TCM_PRAGMA(omp simd)
+#else
+#define TCM_SIMD_SUM(var)
+#define TCM_SIMD
+#endif
 #endif
 
 namespace tcm {
