@@ -72,6 +72,8 @@ def point_config_at(cfg, ann, root, num_segments=4, num_classes=3, work_dir=None
         loader.update(batch_size=2, num_workers=0, persistent_workers=False)
         ds = loader.dataset
         ds.ann_file = ann
+        if 'num_classes' in ds:  # Checked*Dataset validates labels against it
+            ds.num_classes = num_classes
         ds.data_prefix = dict(video=root)
         ds.pipeline = shrink_pipeline(ds.pipeline, num_segments)
     cfg.train_cfg.max_epochs = 1

@@ -3,7 +3,11 @@
 # test: 2 uniformly sampled clips, centre crop 224 (paper, Tables II and VI).
 # 16 frames per clip (TSN segments).
 
-dataset_type = 'VideoDataset'
+dataset_type = 'CheckedVideoDataset'  # VideoDataset + label range check
+num_classes = 51
+# a missing / empty / corrupt video: 'raise' (names the file) or 'skip' (warns, training
+# draws another sample); per split: --cfg-options train_dataloader.dataset.pipeline.0.on_error=skip
+on_bad_video = 'raise'
 data_root = 'data/hmdb51/videos'
 data_root_val = 'data/hmdb51/videos'
 ann_file_train = 'data/hmdb51/hmdb51_train_split_1_videos.txt'
@@ -13,7 +17,7 @@ ann_file_test = 'data/hmdb51/hmdb51_val_split_1_videos.txt'
 file_client_args = dict(io_backend='disk')
 
 train_pipeline = [
-    dict(type='DecordInit', **file_client_args),
+    dict(type='CheckedDecordInit', on_error=on_bad_video, **file_client_args),
     dict(type='SampleFrames', clip_len=1, frame_interval=1, num_clips=16),
     dict(type='DecordDecode'),
     dict(type='Resize', scale=(-1, 256)),
@@ -25,7 +29,7 @@ train_pipeline = [
     dict(type='PackActionInputs')
 ]
 val_pipeline = [
-    dict(type='DecordInit', **file_client_args),
+    dict(type='CheckedDecordInit', on_error=on_bad_video, **file_client_args),
     dict(type='SampleFrames', clip_len=1, frame_interval=1, num_clips=16, test_mode=True),
     dict(type='DecordDecode'),
     dict(type='Resize', scale=(-1, 256)),
@@ -34,7 +38,7 @@ val_pipeline = [
     dict(type='PackActionInputs')
 ]
 test_pipeline = [
-    dict(type='DecordInit', **file_client_args),
+    dict(type='CheckedDecordInit', on_error=on_bad_video, **file_client_args),
     dict(type='SampleSegmentViews', num_segments=16, num_views=2, mode='uniform'),
     dict(type='DecordDecode'),
     dict(type='Resize', scale=(-1, 256)),
@@ -63,6 +67,7 @@ train_dataloader = dict(
     sampler=dict(type='DefaultSampler', shuffle=True),
     dataset=dict(
         type=dataset_type,
+        num_classes=num_classes,
         ann_file=ann_file_train,
         data_prefix=dict(video=data_root),
         pipeline=train_pipeline))
@@ -73,6 +78,7 @@ val_dataloader = dict(
     sampler=dict(type='DefaultSampler', shuffle=False),
     dataset=dict(
         type=dataset_type,
+        num_classes=num_classes,
         ann_file=ann_file_val,
         data_prefix=dict(video=data_root_val),
         pipeline=val_pipeline,
@@ -84,6 +90,7 @@ test_dataloader = dict(
     sampler=dict(type='DefaultSampler', shuffle=False),
     dataset=dict(
         type=dataset_type,
+        num_classes=num_classes,
         ann_file=ann_file_test,
         data_prefix=dict(video=data_root_val),
         pipeline=test_pipeline,

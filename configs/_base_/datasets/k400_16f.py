@@ -3,7 +3,11 @@
 # clips, centre crop 224 (Table II); `test_protocols['10clip_3crop']` = Table V's 30 views.
 # 16 frames per clip (TSN segments).
 
-dataset_type = 'VideoDataset'
+dataset_type = 'CheckedVideoDataset'  # VideoDataset + label range check
+num_classes = 400
+# a missing / empty / corrupt video: 'raise' (names the file) or 'skip' (warns, training
+# draws another sample); per split: --cfg-options train_dataloader.dataset.pipeline.0.on_error=skip
+on_bad_video = 'raise'
 data_root = 'data/kinetics400/videos_train'
 data_root_val = 'data/kinetics400/videos_val'
 ann_file_train = 'data/kinetics400/kinetics400_train_list_videos.txt'
@@ -13,7 +17,7 @@ ann_file_test = 'data/kinetics400/kinetics400_val_list_videos.txt'
 file_client_args = dict(io_backend='disk')
 
 train_pipeline = [
-    dict(type='DecordInit', **file_client_args),
+    dict(type='CheckedDecordInit', on_error=on_bad_video, **file_client_args),
     dict(type='SampleFrames', clip_len=1, frame_interval=1, num_clips=16),
     dict(type='DecordDecode'),
     dict(type='Resize', scale=(-1, 256)),
@@ -25,7 +29,7 @@ train_pipeline = [
     dict(type='PackActionInputs')
 ]
 val_pipeline = [
-    dict(type='DecordInit', **file_client_args),
+    dict(type='CheckedDecordInit', on_error=on_bad_video, **file_client_args),
     dict(type='SampleFrames', clip_len=1, frame_interval=1, num_clips=16, test_mode=True),
     dict(type='DecordDecode'),
     dict(type='Resize', scale=(-1, 256)),
@@ -34,7 +38,7 @@ val_pipeline = [
     dict(type='PackActionInputs')
 ]
 test_pipeline = [
-    dict(type='DecordInit', **file_client_args),
+    dict(type='CheckedDecordInit', on_error=on_bad_video, **file_client_args),
     dict(type='SampleSegmentViews', num_segments=16, num_views=10, mode='uniform'),
     dict(type='DecordDecode'),
     dict(type='Resize', scale=(-1, 256)),
@@ -67,6 +71,7 @@ train_dataloader = dict(
     sampler=dict(type='DefaultSampler', shuffle=True),
     dataset=dict(
         type=dataset_type,
+        num_classes=num_classes,
         ann_file=ann_file_train,
         data_prefix=dict(video=data_root),
         pipeline=train_pipeline))
@@ -77,6 +82,7 @@ val_dataloader = dict(
     sampler=dict(type='DefaultSampler', shuffle=False),
     dataset=dict(
         type=dataset_type,
+        num_classes=num_classes,
         ann_file=ann_file_val,
         data_prefix=dict(video=data_root_val),
         pipeline=val_pipeline,
@@ -88,6 +94,7 @@ test_dataloader = dict(
     sampler=dict(type='DefaultSampler', shuffle=False),
     dataset=dict(
         type=dataset_type,
+        num_classes=num_classes,
         ann_file=ann_file_test,
         data_prefix=dict(video=data_root_val),
         pipeline=test_pipeline,

@@ -4,7 +4,8 @@
 # left/right classes swapped; test: 240x320, centre crop 224, one clip.
 # 8 frames per clip (TSN segments).
 
-dataset_type = 'RawframeDataset'
+dataset_type = 'CheckedRawframeDataset'  # RawframeDataset + label range check
+num_classes = 174
 data_root = 'data/sthv1/rawframes'
 data_root_val = 'data/sthv1/rawframes'
 ann_file_train = 'data/sthv1/sthv1_train_list_rawframes.txt'
@@ -69,6 +70,7 @@ train_dataloader = dict(
     sampler=dict(type='DefaultSampler', shuffle=True),
     dataset=dict(
         type=dataset_type,
+        num_classes=num_classes,
         ann_file=ann_file_train,
         data_prefix=dict(img=data_root),
         filename_tmpl='{:05}.jpg',
@@ -80,6 +82,7 @@ val_dataloader = dict(
     sampler=dict(type='DefaultSampler', shuffle=False),
     dataset=dict(
         type=dataset_type,
+        num_classes=num_classes,
         ann_file=ann_file_val,
         data_prefix=dict(img=data_root_val),
         filename_tmpl='{:05}.jpg',
@@ -92,6 +95,7 @@ test_dataloader = dict(
     sampler=dict(type='DefaultSampler', shuffle=False),
     dataset=dict(
         type=dataset_type,
+        num_classes=num_classes,
         ann_file=ann_file_test,
         data_prefix=dict(img=data_root_val),
         filename_tmpl='{:05}.jpg',

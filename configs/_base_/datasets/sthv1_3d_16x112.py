@@ -4,7 +4,8 @@
 # released TCM spatial protocol at half resolution (120x160 frames, multi-scale crop 112,
 # flip with the left/right classes swapped; test: centre crop 112, one clip), NCTHW layout.
 
-dataset_type = 'RawframeDataset'
+dataset_type = 'CheckedRawframeDataset'  # RawframeDataset + label range check
+num_classes = 174
 data_root = 'data/sthv1/rawframes'
 data_root_val = 'data/sthv1/rawframes'
 ann_file_train = 'data/sthv1/sthv1_train_list_rawframes.txt'
@@ -45,6 +46,7 @@ train_dataloader = dict(
     sampler=dict(type='DefaultSampler', shuffle=True),
     dataset=dict(
         type=dataset_type,
+        num_classes=num_classes,
         ann_file=ann_file_train,
         data_prefix=dict(img=data_root),
         filename_tmpl='{:05}.jpg',
@@ -56,6 +58,7 @@ val_dataloader = dict(
     sampler=dict(type='DefaultSampler', shuffle=False),
     dataset=dict(
         type=dataset_type,
+        num_classes=num_classes,
         ann_file=ann_file_val,
         data_prefix=dict(img=data_root_val),
         filename_tmpl='{:05}.jpg',
@@ -68,6 +71,7 @@ test_dataloader = dict(
     sampler=dict(type='DefaultSampler', shuffle=False),
     dataset=dict(
         type=dataset_type,
+        num_classes=num_classes,
         ann_file=ann_file_test,
         data_prefix=dict(img=data_root_val),
         filename_tmpl='{:05}.jpg',

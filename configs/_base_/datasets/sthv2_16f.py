@@ -3,7 +3,11 @@
 # flip with the left/right classes swapped; test: 240x320, centre crop 224, one clip.
 # 16 frames per clip (TSN segments).
 
-dataset_type = 'VideoDataset'
+dataset_type = 'CheckedVideoDataset'  # VideoDataset + label range check
+num_classes = 174
+# a missing / empty / corrupt video: 'raise' (names the file) or 'skip' (warns, training
+# draws another sample); per split: --cfg-options train_dataloader.dataset.pipeline.0.on_error=skip
+on_bad_video = 'raise'
 data_root = 'data/sthv2/videos'
 data_root_val = 'data/sthv2/videos'
 ann_file_train = 'data/sthv2/sthv2_train_list_videos.txt'
@@ -15,7 +19,7 @@ file_client_args = dict(io_backend='disk')
 sthv2_flip_label_map = {86: 87, 87: 86, 93: 94, 94: 93, 166: 167, 167: 166}
 
 train_pipeline = [
-    dict(type='DecordInit', **file_client_args),
+    dict(type='CheckedDecordInit', on_error=on_bad_video, **file_client_args),
     dict(type='SampleFrames', clip_len=1, frame_interval=1, num_clips=16),
     dict(type='DecordDecode'),
     dict(type='Resize', scale=(320, 240), keep_ratio=False),
@@ -27,7 +31,7 @@ train_pipeline = [
     dict(type='PackActionInputs')
 ]
 val_pipeline = [
-    dict(type='DecordInit', **file_client_args),
+    dict(type='CheckedDecordInit', on_error=on_bad_video, **file_client_args),
     dict(type='SampleFrames', clip_len=1, frame_interval=1, num_clips=16, test_mode=True),
     dict(type='DecordDecode'),
     dict(type='Resize', scale=(320, 240), keep_ratio=False),
@@ -36,7 +40,7 @@ val_pipeline = [
     dict(type='PackActionInputs')
 ]
 test_pipeline = [
-    dict(type='DecordInit', **file_client_args),
+    dict(type='CheckedDecordInit', on_error=on_bad_video, **file_client_args),
     dict(type='SampleSegmentViews', num_segments=16, num_views=1, mode='uniform'),
     dict(type='DecordDecode'),
     dict(type='Resize', scale=(320, 240), keep_ratio=False),
@@ -71,6 +75,7 @@ train_dataloader = dict(
     sampler=dict(type='DefaultSampler', shuffle=True),
     dataset=dict(
         type=dataset_type,
+        num_classes=num_classes,
         ann_file=ann_file_train,
         data_prefix=dict(video=data_root),
         pipeline=train_pipeline))
@@ -81,6 +86,7 @@ val_dataloader = dict(
     sampler=dict(type='DefaultSampler', shuffle=False),
     dataset=dict(
         type=dataset_type,
+        num_classes=num_classes,
         ann_file=ann_file_val,
         data_prefix=dict(video=data_root_val),
         pipeline=val_pipeline,
@@ -92,6 +98,7 @@ test_dataloader = dict(
     sampler=dict(type='DefaultSampler', shuffle=False),
     dataset=dict(
         type=dataset_type,
+        num_classes=num_classes,
         ann_file=ann_file_test,
         data_prefix=dict(video=data_root_val),
         pipeline=test_pipeline,
