@@ -174,3 +174,26 @@ def test_annotation_lists_load_in_mmaction_video_dataset(tmp_path):
 def test_generate_dataset_rejects_bad_arguments(tmp_path, per_class, workers, match):
     with pytest.raises(ValueError, match=match):
         tv.generate_dataset(str(tmp_path), per_class, workers=workers)
+
+
+@pytest.mark.parametrize('total, stride', [(32, 2), (32, 3), (32, 4), (33, 4), (40, 3)])
+def test_pad_end_sampler_matches_mmaction_sampleframes_when_in_range(total, stride):
+    from mmaction.datasets.transforms import SampleFrames
+    from mmaction_tcm.datasets.clip_end_padding import SampleFramesPadEnd
+    ours = SampleFramesPadEnd(8, stride)(dict(total_frames=total, start_index=0))
+    ref = SampleFrames(8, stride, num_clips=1, test_mode=True)(
+        dict(total_frames=total, start_index=0))
+    np.testing.assert_array_equal(ours['frame_inds'], ref['frame_inds'])
+
+
+@pytest.mark.parametrize('total, stride, expected', [
+    (32, 8, [0, 8, 16, 24, 31, 31, 31, 31]),  # the video's last frame is copied
+    (32, 5, [0, 5, 10, 15, 20, 25, 30, 31]),
+    (3, 2, [0, 2, 2, 2, 2, 2, 2, 2])])
+def test_pad_end_sampler_copies_the_last_frame(total, stride, expected):
+    from mmaction_tcm.datasets.clip_end_padding import SampleFramesPadEnd
+    out = SampleFramesPadEnd(8, stride)(dict(total_frames=total, start_index=0))
+    assert out['frame_inds'].tolist() == expected
+    assert out['clip_len'] == 8 and out['num_clips'] == 1
+    with pytest.raises(ValueError, match='frame_interval'):
+        SampleFramesPadEnd(8, 0)

@@ -52,7 +52,6 @@ def parse_args(argv=None):
     args = p.parse_args(argv)
     if args.quick:
         args.train_per_class, args.val_per_class, args.test_per_class = 2, 1, 1
-        args.size = 32
         args.epochs = args.epochs or 1
         args.batch_size = args.batch_size or 4
     return args

@@ -3,10 +3,10 @@
     python tools/analysis/tempo_robustness.py CFG1 CKPT1 [CFG2 CKPT2 ...] \
         [--strides 2 3 4 5 6 7 8] [--names TSM TCM] [--out-dir DIR] [--data-root DIR]
 
-Each model is tested with its config's test pipeline, except that ``SampleFrames``
-re-samples the clip with frame stride ``tau`` (``frame_interval=tau``); when a video is too
-short for ``clip_len x tau`` frames the last frame is repeated (``out_of_bound_opt=
-'repeat_last'``), as the paper does. Writes ``DIR/tempo_robustness.md`` (table),
+Each model is tested with its config's test pipeline, except that its ``SampleFrames``
+becomes ``SampleFramesPadEnd(clip_len, frame_interval=tau)``: one clip of frame stride
+``tau``, centred when the video is long enough; when it is too short for ``clip_len x tau``
+frames the video's last frame is copied until the clip is full, as the paper does. Writes ``DIR/tempo_robustness.md`` (table),
 ``DIR/tempo_robustness.json`` and ``DIR/tempo_robustness.png`` (top-1 accuracy vs stride,
 one curve per model; the training stride is marked).
 """
@@ -62,11 +62,10 @@ def strided_test_loader(cfg, stride: int, args):
     if args.ann_file:
         dataset.ann_file = args.ann_file
     found = False
-    for step in dataset.pipeline:
-        if step.type == 'SampleFrames':
-            step.frame_interval = stride
-            step.out_of_bound_opt = 'repeat_last'
-            step.test_mode = True
+    for i, step in enumerate(dataset.pipeline):
+        if step.type in ('SampleFrames', 'SampleFramesPadEnd'):
+            dataset.pipeline[i] = dict(type='SampleFramesPadEnd', clip_len=step.clip_len,
+                                       frame_interval=stride)
             found = True
         elif step.type == 'Resize' and args.size:
             step.scale = (args.size, args.size)
