@@ -40,9 +40,10 @@ def build_models(T, backends):
 
 
 def timed(fn):
-    start = time.perf_counter()
+    """(wall ms, process CPU ms) of one call."""
+    wall, cpu = time.perf_counter(), time.process_time()
     fn()
-    return (time.perf_counter() - start) * 1e3
+    return (time.perf_counter() - wall) * 1e3, (time.process_time() - cpu) * 1e3
 
 
 def interleaved(models, step, rounds, warmup):
@@ -57,15 +58,20 @@ def interleaved(models, step, rounds, warmup):
 
 
 def report(title, times, baseline='TSM-R50'):
+    """Wall-clock medians and ratios; CPU time too (robust to other load when 1 thread)."""
     print(f'\n{title}')
-    print(f'| model | median ms | ratio of medians | median of per-round ratios |')
-    print('| --- | ---: | ---: | ---: |')
-    base = times[baseline]
+    print('| model | median wall ms | ratio of medians | median of per-round ratios | '
+          'median CPU ms | CPU ratio |')
+    print('| --- | ---: | ---: | ---: | ---: | ---: |')
+    base_wall = [t[0] for t in times[baseline]]
+    base_cpu = [t[1] for t in times[baseline]]
     for name, ts in times.items():
-        ratios = [t / b for t, b in zip(ts, base)]
-        print(f'| {name} | {statistics.median(ts):.0f} | '
-              f'{statistics.median(ts) / statistics.median(base):.3f} | '
-              f'{statistics.median(ratios):.3f} |')
+        wall, cpu = [t[0] for t in ts], [t[1] for t in ts]
+        ratios = [t / b for t, b in zip(wall, base_wall)]
+        print(f'| {name} | {statistics.median(wall):.0f} | '
+              f'{statistics.median(wall) / statistics.median(base_wall):.3f} | '
+              f'{statistics.median(ratios):.3f} | {statistics.median(cpu):.0f} | '
+              f'{statistics.median(cpu) / statistics.median(base_cpu):.3f} |')
 
 
 def flops_and_params(T):
@@ -97,7 +103,12 @@ def main():
                         help='leave out TCM with the PyTorch correlation path')
     parser.add_argument('--skip-train', action='store_true')
     parser.add_argument('--flops', action='store_true')
+    parser.add_argument('--threads', type=int, default=None,
+                        help='torch threads (default: torch default); with 1 the CPU-time '
+                        'ratio is little affected by other processes')
     args = parser.parse_args()
+    if args.threads:
+        torch.set_num_threads(args.threads)
     if not native.is_available():
         sys.exit(f'native ops unavailable: {native.unavailable_reason()}')
     T, S = args.frames, args.size

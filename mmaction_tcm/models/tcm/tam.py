@@ -42,13 +42,16 @@ class TemporalECA(nn.Module):
                 f'was trained for a different number of frames')
         super()._load_from_state_dict(state_dict, prefix, *args, **kwargs)
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
+    def forward(self, x: torch.Tensor, residual: torch.Tensor = None) -> torch.Tensor:
+        """``x * weight``, or ``residual + x * weight`` in one pass when ``residual`` is given."""
         NT, C, H, W = x.shape
         T = self.num_segments
         pooled = x.mean(dim=(2, 3)).view(NT // T, T, C).transpose(1, 2)  # (N, C, T)
         weight = torch.sigmoid(self.conv(pooled.reshape(-1, 1, T)))      # (N*C, 1, T)
         weight = weight.view(NT // T, C, T).transpose(1, 2).reshape(NT, C, 1, 1)
-        return x * weight
+        if residual is None:
+            return x * weight
+        return torch.addcmul(residual, x, weight)
 
 
 class TAM(nn.Module):
@@ -72,6 +75,7 @@ class TAM(nn.Module):
                 *conv_bn_relu(cin, cin, 3, groups=cin), *conv_bn_relu(cin, cout, 1)))
         self.temporal_attention = TemporalECA(num_segments)
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
+    def forward(self, x: torch.Tensor, residual: torch.Tensor = None) -> torch.Tensor:
+        """``residual`` (optional, ``(N*T, out_channels, H, W)``) is added to the output."""
         x = self.conv4(self.conv3(self.conv2(self.conv1(x))))
-        return self.temporal_attention(x)
+        return self.temporal_attention(x, residual)

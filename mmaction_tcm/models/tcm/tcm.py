@@ -86,4 +86,6 @@ class TCM(nn.Module):
         if x.shape[0] % self.num_segments != 0:
             raise ValueError(f'TCM input batch {x.shape[0]} is not a multiple of '
                              f'num_segments={self.num_segments}')
+        if isinstance(self.tam, TAM):  # fuses the residual add into the attention product
+            return self.tam(self.mtdm(x), residual=x)
         return x + self.tam(self.mtdm(x))
