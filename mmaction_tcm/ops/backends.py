@@ -30,7 +30,14 @@ def resolve_backend(backend: str) -> str:
     if native_available():
         return 'native'
     if not _warned_fallback:
-        warnings.warn('mmaction_tcm: native correlation ops are not available; TCM uses '
-                      'the PyTorch implementation (slower, same results).', stacklevel=3)
+        try:
+            from .native import unavailable_reason
+            reason = unavailable_reason()
+        except ImportError as exc:
+            reason = str(exc)
+        warnings.warn('mmaction_tcm: native correlation ops are not available '
+                      f'({reason}); TCM uses the PyTorch implementation (slower, same '
+                      'results). Build them with `python -m mmaction_tcm.ops.build`.',
+                      stacklevel=3)
         _warned_fallback = True
     return 'pytorch'

@@ -83,10 +83,10 @@ def build_dir(with_cuda: bool) -> Path:
     """Cache folder for this source version, toolchain and CPU."""
     root = sources_root()
     digest = hashlib.sha256()
-    for path in sorted(root.rglob('*')):
-        if path.is_file() and path.suffix in ('.h', '.cpp', '.cu', '.cuh'):
-            digest.update(str(path.relative_to(root)).encode())
-            digest.update(path.read_bytes())
+    headers = [p for p in root.rglob('*') if p.is_file() and p.suffix in ('.h', '.cuh')]
+    for path in sorted(headers) + source_files(root, with_cuda):
+        digest.update(str(path.relative_to(root)).encode())
+        digest.update(path.read_bytes())
     for item in (torch.__version__, sys.version, platform.machine(), _cpu_signature(),
                  ' '.join(CPU_FLAGS), ' '.join(CUDA_FLAGS), str(with_cuda)):
         digest.update(item.encode())

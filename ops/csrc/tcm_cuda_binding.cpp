@@ -1,6 +1,7 @@
 // CUDA kernels of the mmaction_tcm ops (compiled only when the extension is built with a
 // CUDA torch; the kernels themselves live in ops/cuda/tcm_cuda.cu). Inputs are converted
 // to channels-last contiguous float (double for double) buffers.
+#include <c10/cuda/CUDAException.h>
 #include <c10/cuda/CUDAGuard.h>
 #include <c10/cuda/CUDAStream.h>
 #include <torch/library.h>
@@ -41,6 +42,7 @@ at::Tensor correlation_cuda(const at::Tensor& f1_, const at::Tensor& f2_, int64_
   else
     tcm_cuda::correlation_forward(f1.data_ptr<float>(), f2.data_ptr<float>(), g,
                                   out.data_ptr<float>(), stream());
+  C10_CUDA_KERNEL_LAUNCH_CHECK();
   return out.to(out_type(f1_, f2_));
 }
 
@@ -66,6 +68,7 @@ std::tuple<at::Tensor, at::Tensor> correlation_backward_cuda(const at::Tensor& g
     tcm_cuda::correlation_backward(grad.data_ptr<float>(), f1.data_ptr<float>(),
                                    f2.data_ptr<float>(), g, g1.data_ptr<float>(),
                                    g2.data_ptr<float>(), stream());
+  C10_CUDA_KERNEL_LAUNCH_CHECK();
   return {g1.to(f1_.scalar_type()), g2.to(f2_.scalar_type())};
 }
 
@@ -92,6 +95,7 @@ std::tuple<at::Tensor, at::Tensor> tempo_match_cuda(const at::Tensor& f1_,
     tcm_cuda::tempo_match_forward(f1.data_ptr<float>(), f2.data_ptr<float>(), g, sigma,
                                   temperature, flow.data_ptr<float>(), conf.data_ptr<float>(),
                                   stream());
+  C10_CUDA_KERNEL_LAUNCH_CHECK();
   const auto ot = out_type(f1_, f2_);
   return {flow.to(ot), conf.to(ot)};
 }
@@ -118,6 +122,7 @@ std::tuple<at::Tensor, at::Tensor> tempo_match_backward_cuda(
                                    f1.data_ptr<float>(), f2.data_ptr<float>(), g, sigma,
                                    temperature, g1.data_ptr<float>(), g2.data_ptr<float>(),
                                    stream());
+  C10_CUDA_KERNEL_LAUNCH_CHECK();
   return {g1.to(f1_.scalar_type()), g2.to(f2_.scalar_type())};
 }
 
