@@ -59,16 +59,18 @@ def _sync(device):
 
 
 def median_ms(fn, runs, warmup, device):
+    """(median wall ms, median process CPU ms); CPU time is summed over threads."""
     for _ in range(warmup):
         fn()
     _sync(device)
-    times = []
+    wall, cpu = [], []
     for _ in range(runs):
-        start = time.perf_counter()
+        start, start_cpu = time.perf_counter(), time.process_time()
         fn()
         _sync(device)
-        times.append((time.perf_counter() - start) * 1e3)
-    return statistics.median(times)
+        wall.append((time.perf_counter() - start) * 1e3)
+        cpu.append((time.process_time() - start_cpu) * 1e3)
+    return statistics.median(wall), statistics.median(cpu)
 
 
 def features(shape, device, dtype, normalise):
@@ -81,6 +83,7 @@ def features(shape, device, dtype, normalise):
 
 
 def time_correlation(impls, shape, P, runs, warmup, device, dtype):
+    """``runs``: name -> number of timed runs."""
     f1, f2 = features(shape, device, dtype, False)
     grad = torch.randn(shape[0], P, P, shape[2], shape[3], device=device, dtype=dtype)
     rows = []
@@ -95,12 +98,13 @@ def time_correlation(impls, shape, P, runs, warmup, device, dtype):
             a.grad = b.grad = None
             fn(a, b, P).backward(grad)
 
-        rows.append((name, median_ms(fwd, runs, warmup, device),
-                     median_ms(fwd_bwd, runs, warmup, device)))
+        n, w = runs[name], min(warmup, runs[name])
+        rows.append((name, median_ms(fwd, n, w, device), median_ms(fwd_bwd, n, w, device)))
     return rows
 
 
 def time_match(impls, shape, P, runs, warmup, device, dtype):
+    """``runs``: name -> number of timed runs."""
     f1, f2 = features(shape, device, dtype, True)
     rows = []
     for name, fn in impls.items():
@@ -115,18 +119,20 @@ def time_match(impls, shape, P, runs, warmup, device, dtype):
             flow, conf = fn(a, b, P)
             (flow.sum() + conf.sum()).backward()
 
-        rows.append((name, median_ms(fwd, runs, warmup, device),
-                     median_ms(fwd_bwd, runs, warmup, device)))
+        n, w = runs[name], min(warmup, runs[name])
+        rows.append((name, median_ms(fwd, n, w, device), median_ms(fwd_bwd, n, w, device)))
     return rows
 
 
 def print_table(title, rows, baseline):
     base = dict((r[0], r) for r in rows)[baseline]
     print(f'\n{title}')
-    print(f'| implementation | forward ms | fwd+bwd ms | fwd+bwd speed-up vs {baseline} |')
-    print('| --- | ---: | ---: | ---: |')
+    print(f'| implementation | forward ms | fwd+bwd ms | fwd+bwd speed-up vs {baseline} | '
+          'forward CPU ms | fwd+bwd CPU ms |')
+    print('| --- | ---: | ---: | ---: | ---: | ---: |')
     for name, fwd, both in rows:
-        print(f'| {name} | {fwd:.1f} | {both:.1f} | {base[2] / both:.1f}x |')
+        print(f'| {name} | {fwd[0]:.1f} | {both[0]:.1f} | {base[2][0] / both[0]:.1f}x | '
+              f'{fwd[1]:.1f} | {both[1]:.1f} |')
 
 
 # ---------------------------------------------------------------- memory (subprocess)
@@ -185,6 +191,9 @@ def main():
     parser.add_argument('--dtype', default='float32', choices=['float32', 'float64',
                                                                'bfloat16', 'float16'])
     parser.add_argument('--skip-memory', action='store_true')
+    parser.add_argument('--threads', type=int, default=None, help='torch threads')
+    parser.add_argument('--baseline-runs', type=int, default=3,
+                        help='runs of the (slow) pad+shift loop baselines')
     parser.add_argument('--memory-child', help=argparse.SUPPRESS)
     args = parser.parse_args()
     shape = (args.batch, args.channels, *args.size)
@@ -193,21 +202,24 @@ def main():
     if args.memory_child:
         memory_child(args.memory_child, shape, args.patch)
         return
+    if args.threads:
+        torch.set_num_threads(args.threads)
     device, dtype = torch.device(args.device), getattr(torch, args.dtype)
     print(f'shape {shape}, patch {args.patch}, {args.dtype}, device {device}, '
           f'{torch.get_num_threads()} threads, load average {os.getloadavg()}, '
-          f'median of {args.runs} runs')
-    corr = time_correlation({
-        'native': native.correlation_native,
-        'pytorch GEMM (torch_impl)': correlation_torch,
-        'pytorch pad+shift loop': correlation_shift_loop,
-    }, shape, args.patch, args.runs, args.warmup, device, dtype)
+          f'median of {args.runs} runs ({args.baseline_runs} for the loop baselines)')
+    def runs(impls):
+        return {name: args.baseline_runs if 'loop' in name else args.runs for name in impls}
+
+    impls = {'native': native.correlation_native,
+             'pytorch GEMM (torch_impl)': correlation_torch,
+             'pytorch pad+shift loop': correlation_shift_loop}
+    corr = time_correlation(impls, shape, args.patch, runs(impls), args.warmup, device, dtype)
     print_table('correlation', corr, 'pytorch pad+shift loop')
-    match = time_match({
-        'native fused tempo_match': native.tempo_match_native,
-        'pytorch unfused (torch_impl)': tempo_match_torch,
-        'pytorch unfused on pad+shift loop': tempo_match_shift_loop,
-    }, shape, args.patch, args.runs, args.warmup, device, dtype)
+    impls = {'native fused tempo_match': native.tempo_match_native,
+             'pytorch unfused (torch_impl)': tempo_match_torch,
+             'pytorch unfused on pad+shift loop': tempo_match_shift_loop}
+    match = time_match(impls, shape, args.patch, runs(impls), args.warmup, device, dtype)
     print_table('tempo_match (correlation + ReLU + max + kernel-softmax + soft-argmax)', match,
                 'pytorch unfused (torch_impl)')
     if not args.skip_memory and device.type == 'cpu':
