@@ -60,8 +60,8 @@ void unpack(const T* src, const Plane& pl, T* dst, const Strides& s) {
     }
 }
 
-// cost[(i * P + j) * ld + l] (l < kLanes) for pixels (h, w0 + l) and displacements in rows
-// ilo..ihi, all columns; other rows are left untouched.
+// out[(j0 + jj) * ld + l] for pixels (h, w0 + l) and displacement columns j0..j0+JB-1 of
+// one window row (a_row: f1 at (h, w0); b_row: f2 row h + (i - R) * d at column w0 - R*d).
 template <typename T, int JB>
 inline void corr_block_cols(const T* a_row, const T* b_row, int64_t C, int64_t WP, int dil,
                             int j0, T* out, int64_t ld) {
@@ -102,7 +102,9 @@ template <typename T>
 void corr_lanes(const T* a, const T* b, const Plane& pl, int64_t h, int64_t w0, T* cost) {
   int ilo, ihi;
   tcm::valid_range(int(h), int(pl.H), pl.R, pl.dil, pl.P, &ilo, &ihi);
-  std::fill(cost, cost + int64_t(pl.P) * pl.P * kLanes, T(0));
+  const int64_t row = int64_t(pl.P) * kLanes;  // one displacement row of the window
+  std::fill(cost, cost + ilo * row, T(0));     // rows with f2 out of bounds are zero
+  std::fill(cost + (ihi + 1) * row, cost + pl.P * row, T(0));
   const T* a_row = a + h * pl.C * pl.WP + pl.pad + w0;
   for (int i = ilo; i <= ihi; ++i) {
     const int64_t y = h + int64_t(i - pl.R) * pl.dil;
