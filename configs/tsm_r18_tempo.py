@@ -103,22 +103,19 @@ val_evaluator = dict(type='AccMetric',
                      metric_list=('top_k_accuracy', 'mean_class_accuracy'))
 test_evaluator = val_evaluator
 
-max_epochs = 8
+max_epochs = 4
 train_cfg = dict(type='EpochBasedTrainLoop', max_epochs=max_epochs, val_begin=1,
                  val_interval=max_epochs)
 val_cfg = dict(type='ValLoop')
 test_cfg = dict(type='TestLoop')
 
-# From scratch: one warm-up epoch, then cosine decay (per iteration).
+# From scratch: AdamW, 50 iterations of linear warm-up, cosine decay to zero (per iteration).
 param_scheduler = [
-    dict(type='LinearLR', start_factor=0.1, by_epoch=True, begin=0, end=1,
-         convert_to_iter_based=True),
-    dict(type='CosineAnnealingLR', T_max=max_epochs - 1, eta_min=0, by_epoch=True,
-         begin=1, end=max_epochs, convert_to_iter_based=True)
+    dict(type='LinearLR', start_factor=0.04, by_epoch=False, begin=0, end=50),
+    dict(type='CosineAnnealingLR', T_max=max_epochs, eta_min=0, by_epoch=True, begin=0,
+         end=max_epochs, convert_to_iter_based=True)
 ]
-optim_wrapper = dict(
-    optimizer=dict(type='SGD', lr=0.05, momentum=0.9, nesterov=True, weight_decay=1e-4),
-    clip_grad=dict(max_norm=20, norm_type=2))
+optim_wrapper = dict(optimizer=dict(type='AdamW', lr=1e-3, weight_decay=0.05))
 
 default_hooks = dict(
     logger=dict(interval=10),

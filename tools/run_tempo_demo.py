@@ -39,7 +39,7 @@ def parse_args(argv=None):
     p.add_argument('--seeds', type=int, nargs='+', default=[0],
                    help='training seeds (the data set is the same for all)')
     p.add_argument('--data-seed', type=int, default=0)
-    p.add_argument('--train-per-class', type=int, default=80)
+    p.add_argument('--train-per-class', type=int, default=160)
     p.add_argument('--val-per-class', type=int, default=5)
     p.add_argument('--test-per-class', type=int, default=30)
     p.add_argument('--size', type=int, default=64, help='video frame size (pixels)')
@@ -89,12 +89,14 @@ def _set_epochs(cfg, epochs: int) -> None:
     schedulers = []
     for s in cfg.param_scheduler:
         s = copy.deepcopy(s)
-        if s.get('end', 0) > epochs or s.type == 'CosineAnnealingLR':
-            s.end = epochs
-        if s.type == 'CosineAnnealingLR':
-            s.T_max = epochs - s.begin
-        if s.end > s.begin:
-            schedulers.append(s)
+        if s.get('by_epoch', True):  # iteration-based ones (warm-up) are kept as they are
+            if s.get('end', 0) > epochs or s.type == 'CosineAnnealingLR':
+                s.end = epochs
+            if s.type == 'CosineAnnealingLR':
+                s.T_max = epochs - s.get('begin', 0)
+            if s.end <= s.get('begin', 0):
+                continue
+        schedulers.append(s)
     cfg.param_scheduler = schedulers
 
 

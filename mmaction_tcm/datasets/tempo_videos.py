@@ -50,7 +50,7 @@ class _Sprite:
 
     def __init__(self, rng: np.random.Generator, size: int):
         self.shape = _SHAPES[rng.integers(len(_SHAPES))]
-        self.radius = float(rng.uniform(0.08, 0.13) * size)
+        self.radius = float(rng.uniform(0.10, 0.15) * size)
         self.colour = rng.random(3).astype(np.float32)
         self.colour2 = rng.random(3).astype(np.float32)
         self.stripe_angle = float(rng.uniform(0, math.pi))
@@ -135,15 +135,15 @@ def render_video(label: int, rng: np.random.Generator, size: int = 64,
     name = CLASSES[label]
     yy, xx = np.mgrid[0:size, 0:size].astype(np.float32)
     # background: smooth colour field plus fine static grain, randomly contrasted
-    background = 0.6 * _smooth_texture(rng, size, int(rng.integers(3, 7)))
-    background += 0.4 * _smooth_texture(rng, size, size // 4) * rng.uniform(0.3, 1.0)
-    distractors = [_Sprite(rng, size) for _ in range(int(rng.integers(1, 4)))]
+    background = 0.8 * _smooth_texture(rng, size, int(rng.integers(3, 7)))
+    background += 0.2 * _smooth_texture(rng, size, size // 4) * rng.uniform(0.3, 1.0)
+    distractors = [_Sprite(rng, size) for _ in range(int(rng.integers(0, 3)))]
     distractor_pos = [rng.uniform(0.1 * size, 0.9 * size, size=2) for _ in distractors]
     num_actors = 1 if name.startswith('slide_') else 2
     actors = [_Sprite(rng, size) for _ in range(num_actors)]
     s = np.linspace(0.0, 1.0, num_frames)
     paths = _trajectories(name, rng, size, s, [a.radius for a in actors])
-    noise_std = rng.uniform(0.0, 0.05)
+    noise_std = rng.uniform(0.0, 0.03)
     flicker = 1 + rng.uniform(0.0, 0.12) * np.sin(
         2 * math.pi * (rng.uniform(0.5, 3.0) * s + rng.random()))
     frames = np.empty((num_frames, size, size, 3), np.uint8)

@@ -3,7 +3,7 @@
 Example::
 
     python tools/data/generate_tempo_videos.py data/tempo_videos \
-        --train-per-class 80 --val-per-class 10 --test-per-class 30 --size 64 --seed 0
+        --train-per-class 160 --val-per-class 5 --test-per-class 30 --size 64 --seed 0
 
 Classes differ only in motion (see ``mmaction_tcm.datasets.tempo_videos``). Output:
 ``OUT/videos/{train,val,test}/*.mp4``, ``OUT/{train,val,test}_list.txt`` and
@@ -22,8 +22,8 @@ from mmaction_tcm.datasets.tempo_videos import CLASSES, generate_dataset  # noqa
 def parse_args(argv=None):
     p = argparse.ArgumentParser(description=__doc__.split('\n')[0])
     p.add_argument('out_dir', help='output folder (created)')
-    p.add_argument('--train-per-class', type=int, default=80)
-    p.add_argument('--val-per-class', type=int, default=10)
+    p.add_argument('--train-per-class', type=int, default=160)
+    p.add_argument('--val-per-class', type=int, default=5)
     p.add_argument('--test-per-class', type=int, default=30)
     p.add_argument('--size', type=int, default=64, help='frame height = width in pixels')
     p.add_argument('--num-frames', type=int, default=32, help='frames per video')
