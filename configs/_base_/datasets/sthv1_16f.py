@@ -1,106 +1,13 @@
-# Something-Something V1 (174 classes), JPEG frames as released by 20BN
-# (MMAction2 layout: tools/data/sthv1). The released TCM protocol: every frame resized to
-# 240x320, multi-scale crop 224 (scales 1, .875, .75, .66), horizontal flip with the
-# left/right classes swapped; test: 240x320, centre crop 224, one clip.
-# 16 frames per clip (TSN segments).
+# Something-Something V1 with the protocol of sthv1.py (its header explains it), but 16 frames per
+# clip (TSN segments) in training, validation and every test view.
+_base_ = ['./sthv1.py']
 
-dataset_type = 'CheckedRawframeDataset'  # RawframeDataset + label range check
-num_classes = 174
-data_root = 'data/sthv1/rawframes'
-data_root_val = 'data/sthv1/rawframes'
-ann_file_train = 'data/sthv1/sthv1_train_list_rawframes.txt'
-ann_file_val = 'data/sthv1/sthv1_val_list_rawframes.txt'
-ann_file_test = 'data/sthv1/sthv1_val_list_rawframes.txt'
-
-file_client_args = dict(io_backend='disk')
-# classes whose label swaps under a horizontal flip (MMAction2's sthv1 map)
-sthv1_flip_label_map = {2: 4, 4: 2, 30: 41, 41: 30, 52: 66, 66: 52}
-
-train_pipeline = [
-    dict(type='SampleFrames', clip_len=1, frame_interval=1, num_clips=16),
-    dict(type='RawFrameDecode', **file_client_args),
-    dict(type='Resize', scale=(320, 240), keep_ratio=False),
-    dict(type='MultiScaleCrop', input_size=224, scales=(1, 0.875, 0.75, 0.66),
-         random_crop=False, max_wh_scale_gap=1, num_fixed_crops=13),
-    dict(type='Resize', scale=(224, 224), keep_ratio=False),
-    dict(type='Flip', flip_ratio=0.5, flip_label_map=sthv1_flip_label_map),
-    dict(type='FormatShape', input_format='NCHW'),
-    dict(type='PackActionInputs')
-]
-val_pipeline = [
-    dict(type='SampleFrames', clip_len=1, frame_interval=1, num_clips=16, test_mode=True),
-    dict(type='RawFrameDecode', **file_client_args),
-    dict(type='Resize', scale=(320, 240), keep_ratio=False),
-    dict(type='CenterCrop', crop_size=224),
-    dict(type='FormatShape', input_format='NCHW'),
-    dict(type='PackActionInputs')
-]
-test_pipeline = [
-    dict(type='SampleSegmentViews', num_segments=16, num_views=1, mode='uniform'),
-    dict(type='RawFrameDecode', **file_client_args),
-    dict(type='Resize', scale=(320, 240), keep_ratio=False),
-    dict(type='CenterCrop', crop_size=224),
-    dict(type='FormatShape', input_format='NCHW'),
-    dict(type='PackActionInputs')
-]
-# Test protocols, selected with `tools/test.py CFG CKPT --test-protocol NAME` (also through
-# `mim test`); each entry edits the test pipeline's SampleSegmentViews (`sampler`), Resize
-# (`resize`) and crop (`crop`). See README "Test protocols" for the plain --cfg-options form.
-test_protocols = {
-    # Tables II-IV, VII, VIII, X: one clip, centre crop (the default test_pipeline)
-    'centre_1clip': dict(sampler=dict(num_views=1, mode='uniform'),
-                         resize=dict(scale=(320, 240), keep_ratio=False),
-                         crop=dict(type='CenterCrop', crop_size=224)),
-    # 10 randomly sampled clips (seeded per video), centre crop
-    '10clip': dict(sampler=dict(num_views=10, mode='random'),
-                   resize=dict(scale=(320, 240), keep_ratio=False),
-                   crop=dict(type='CenterCrop', crop_size=224)),
-    # Table IV 'x10' rows: 10 random clips x 3 crops of 224x224; frames scaled as the
-    # training crops at scale 1 (240 -> 224), i.e. 240x320 -> 224x299
-    '10clip_3crop': dict(sampler=dict(num_views=10, mode='random'),
-                         resize=dict(scale=(299, 224), keep_ratio=False),
-                         crop=dict(type='ThreeCrop', crop_size=224)),
-}
-
-# 8 per GPU x 4 GPUs = 32, the released batch (lr rescaled by auto_scale_lr otherwise)
-train_dataloader = dict(
-    batch_size=8,
-    num_workers=4,
-    persistent_workers=True,
-    sampler=dict(type='DefaultSampler', shuffle=True),
-    dataset=dict(
-        type=dataset_type,
-        num_classes=num_classes,
-        ann_file=ann_file_train,
-        data_prefix=dict(img=data_root),
-        filename_tmpl='{:05}.jpg',
-        pipeline=train_pipeline))
-val_dataloader = dict(
-    batch_size=8,
-    num_workers=4,
-    persistent_workers=True,
-    sampler=dict(type='DefaultSampler', shuffle=False),
-    dataset=dict(
-        type=dataset_type,
-        num_classes=num_classes,
-        ann_file=ann_file_val,
-        data_prefix=dict(img=data_root_val),
-        filename_tmpl='{:05}.jpg',
-        pipeline=val_pipeline,
-        test_mode=True))
-test_dataloader = dict(
-    batch_size=1,
-    num_workers=4,
-    persistent_workers=True,
-    sampler=dict(type='DefaultSampler', shuffle=False),
-    dataset=dict(
-        type=dataset_type,
-        num_classes=num_classes,
-        ann_file=ann_file_test,
-        data_prefix=dict(img=data_root_val),
-        filename_tmpl='{:05}.jpg',
-        pipeline=test_pipeline,
-        test_mode=True))
-
-val_evaluator = dict(type='AccMetric')
-test_evaluator = val_evaluator
+# the base's pipelines with each frame sampler set to 16 segments; a list replaces the
+# base's list whole, while the dataloader dicts below merge key by key into the base's
+train_pipeline, val_pipeline, test_pipeline = (
+    [dict(t, num_clips=16) if t.type == 'SampleFrames' else
+     dict(t, num_segments=16) if t.type == 'SampleSegmentViews' else t for t in pipeline]
+    for pipeline in (_base_.train_pipeline, _base_.val_pipeline, _base_.test_pipeline))
+train_dataloader = dict(dataset=dict(pipeline=train_pipeline))
+val_dataloader = dict(dataset=dict(pipeline=val_pipeline))
+test_dataloader = dict(dataset=dict(pipeline=test_pipeline))

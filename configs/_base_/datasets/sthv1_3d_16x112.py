@@ -3,34 +3,26 @@
 # UniformSample: one random frame per segment in training, segment starts at test), the
 # released TCM spatial protocol at half resolution (120x160 frames, multi-scale crop 112,
 # flip with the left/right classes swapped; test: centre crop 112, one clip), NCTHW layout.
+# Dataset, annotations and batches: sthv1_3d_32x224.py.
+_base_ = ['./sthv1_3d_32x224.py']
 
-dataset_type = 'CheckedRawframeDataset'  # RawframeDataset + label range check
-num_classes = 174
-data_root = 'data/sthv1/rawframes'
-data_root_val = 'data/sthv1/rawframes'
-ann_file_train = 'data/sthv1/sthv1_train_list_rawframes.txt'
-ann_file_val = 'data/sthv1/sthv1_val_list_rawframes.txt'
-ann_file_test = 'data/sthv1/sthv1_val_list_rawframes.txt'
-
-file_client_args = dict(io_backend='disk')
-# classes whose label swaps under a horizontal flip (MMAction2's sthv1 map)
-sthv1_flip_label_map = {2: 4, 4: 2, 30: 41, 41: 30, 52: 66, 66: 52}
 clip_len = 16
 
+# pipelines are lists, which replace the base's whole
 train_pipeline = [
     dict(type='UniformSample', clip_len=clip_len, num_clips=1),
-    dict(type='RawFrameDecode', **file_client_args),
+    dict(type='RawFrameDecode', **_base_.file_client_args),
     dict(type='Resize', scale=(160, 120), keep_ratio=False),
     dict(type='MultiScaleCrop', input_size=112, scales=(1, 0.875, 0.75, 0.66),
          random_crop=False, max_wh_scale_gap=1, num_fixed_crops=13),
     dict(type='Resize', scale=(112, 112), keep_ratio=False),
-    dict(type='Flip', flip_ratio=0.5, flip_label_map=sthv1_flip_label_map),
+    dict(type='Flip', flip_ratio=0.5, flip_label_map=_base_.sthv1_flip_label_map),
     dict(type='FormatShape', input_format='NCTHW'),
     dict(type='PackActionInputs')
 ]
 val_pipeline = [
     dict(type='UniformSample', clip_len=clip_len, num_clips=1, test_mode=True),
-    dict(type='RawFrameDecode', **file_client_args),
+    dict(type='RawFrameDecode', **_base_.file_client_args),
     dict(type='Resize', scale=(160, 120), keep_ratio=False),
     dict(type='CenterCrop', crop_size=112),
     dict(type='FormatShape', input_format='NCTHW'),
@@ -38,45 +30,7 @@ val_pipeline = [
 ]
 test_pipeline = val_pipeline
 
-# 8 per GPU x 4 GPUs = 32, the schedule's base batch (lr rescaled by auto_scale_lr otherwise)
-train_dataloader = dict(
-    batch_size=8,
-    num_workers=4,
-    persistent_workers=True,
-    sampler=dict(type='DefaultSampler', shuffle=True),
-    dataset=dict(
-        type=dataset_type,
-        num_classes=num_classes,
-        ann_file=ann_file_train,
-        data_prefix=dict(img=data_root),
-        filename_tmpl='{:05}.jpg',
-        pipeline=train_pipeline))
-val_dataloader = dict(
-    batch_size=8,
-    num_workers=4,
-    persistent_workers=True,
-    sampler=dict(type='DefaultSampler', shuffle=False),
-    dataset=dict(
-        type=dataset_type,
-        num_classes=num_classes,
-        ann_file=ann_file_val,
-        data_prefix=dict(img=data_root_val),
-        filename_tmpl='{:05}.jpg',
-        pipeline=val_pipeline,
-        test_mode=True))
-test_dataloader = dict(
-    batch_size=1,
-    num_workers=4,
-    persistent_workers=True,
-    sampler=dict(type='DefaultSampler', shuffle=False),
-    dataset=dict(
-        type=dataset_type,
-        num_classes=num_classes,
-        ann_file=ann_file_test,
-        data_prefix=dict(img=data_root_val),
-        filename_tmpl='{:05}.jpg',
-        pipeline=test_pipeline,
-        test_mode=True))
-
-val_evaluator = dict(type='AccMetric')
-test_evaluator = val_evaluator
+# the dataloader dicts merge key by key into the base's: only their pipelines change
+train_dataloader = dict(dataset=dict(pipeline=train_pipeline))
+val_dataloader = dict(dataset=dict(pipeline=val_pipeline))
+test_dataloader = dict(dataset=dict(pipeline=test_pipeline))
