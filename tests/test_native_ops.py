@@ -405,3 +405,26 @@ def test_build_module_and_no_compile_switch(tmp_path):
                           capture_output=True, text=True, timeout=600)
     assert done.returncode == 0, done.stderr
     assert not any(tmp_path.iterdir())
+
+
+@pytest.mark.slow
+def test_broken_cached_library_is_rebuilt(tmp_path):
+    """A truncated library in the cache (e.g. a killed build) is relinked, not fatal."""
+    import shutil
+    from mmaction_tcm.ops import native_build
+    built = native_build.build_dir(with_cuda=False)
+    cache = tmp_path / 'cache'
+    shutil.copytree(built, cache / built.name)
+    lib = cache / built.name / f'{native_build.LIB_NAME}.so'
+    lib.write_bytes(b'not a shared library')
+    env = dict(os.environ, PYTHONPATH=str(REPO), MMACTION_TCM_OPS_CACHE=str(cache))
+    env.pop('MMACTION_TCM_BUILD_OPS', None)
+    code = ('import torch\nfrom mmaction_tcm.ops import native\n'
+            'assert native.is_available(), native.unavailable_reason()\n'
+            'f = torch.randn(1, 2, 4, 4)\n'
+            'print(native.correlation_native(f, f, 3).shape)\n')
+    done = subprocess.run([sys.executable, '-c', code], cwd=REPO, env=env,
+                          capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stderr
+    assert '(1, 3, 3, 4, 4)' in done.stdout.replace('torch.Size([', '(').replace('])', ')')
+    assert lib.stat().st_size > 10000

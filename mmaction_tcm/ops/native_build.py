@@ -113,8 +113,12 @@ def compile_and_load(with_cuda: Optional[bool] = None, verbose: bool = False,
     out_dir = build_dir(with_cuda)
     lib = out_dir / f'{LIB_NAME}.so'
     if lib.is_file():
-        torch.ops.load_library(str(lib))
-        return lib
+        try:
+            torch.ops.load_library(str(lib))
+            return lib
+        except OSError as exc:  # being written by another process, or truncated
+            if not allow_compile:
+                raise NativeBuildError(f'cannot load {lib}: {exc}') from exc
     if not allow_compile:
         raise NativeBuildError(f'no cached build at {lib} and {ENV_SWITCH}=0 forbids compiling')
     from torch.utils import cpp_extension
@@ -130,26 +134,29 @@ def compile_and_load(with_cuda: Optional[bool] = None, verbose: bool = False,
     # which we clear while holding ours (every builder goes through this lock).
     with open(out_dir / 'build.flock', 'w') as handle:
         fcntl.flock(handle, fcntl.LOCK_EX)
-        if not lib.is_file():
-            stale = out_dir / 'lock'
-            if stale.exists():
-                stale.unlink()
+        if lib.is_file():  # built meanwhile by another process, or left broken by a killed one
             try:
-                cpp_extension.load(
-                    name=LIB_NAME,
-                    sources=[str(p) for p in source_files(root, with_cuda)],
-                    extra_cflags=CPU_FLAGS + (['-DTCM_WITH_CUDA'] if with_cuda else []),
-                    extra_cuda_cflags=CUDA_FLAGS,
-                    extra_ldflags=['-fopenmp'],
-                    extra_include_paths=[str(root / 'include'), str(root / 'csrc')],
-                    build_directory=str(out_dir),
-                    verbose=verbose,
-                    with_cuda=with_cuda,
-                    is_python_module=False)
-            except Exception as exc:  # compiler errors arrive as RuntimeError / OSError
-                raise NativeBuildError(f'building the native ops in {out_dir} failed: '
-                                       f'{exc}') from exc
-            (out_dir / 'build_seconds.txt').write_text(f'{time.perf_counter() - start:.1f}\n')
-            return lib
-    torch.ops.load_library(str(lib))
+                torch.ops.load_library(str(lib))
+                return lib
+            except OSError:
+                lib.unlink()
+        stale = out_dir / 'lock'
+        if stale.exists():
+            stale.unlink()
+        try:
+            cpp_extension.load(
+                name=LIB_NAME,
+                sources=[str(p) for p in source_files(root, with_cuda)],
+                extra_cflags=CPU_FLAGS + (['-DTCM_WITH_CUDA'] if with_cuda else []),
+                extra_cuda_cflags=CUDA_FLAGS,
+                extra_ldflags=['-fopenmp'],
+                extra_include_paths=[str(root / 'include'), str(root / 'csrc')],
+                build_directory=str(out_dir),
+                verbose=verbose,
+                with_cuda=with_cuda,
+                is_python_module=False)
+        except Exception as exc:  # compiler errors arrive as RuntimeError / OSError
+            raise NativeBuildError(f'building the native ops in {out_dir} failed: '
+                                   f'{exc}') from exc
+        (out_dir / 'build_seconds.txt').write_text(f'{time.perf_counter() - start:.1f}\n')
     return lib
