@@ -85,7 +85,7 @@ def _trajectories(label: str, rng: np.random.Generator, size: int,
         ux, uy = _DIRECTIONS[direction]
         travel = rng.uniform(*_TRAVEL[tempo]) * size
         lo, hi = margin + travel / 2, size - margin - travel / 2
-        mid = rng.uniform(lo, hi, size=2)
+        mid = rng.uniform(lo, hi, size=2) if lo < hi else np.full(2, size / 2)
         mid[0 if ux == 0 else 1] = rng.uniform(margin, size - margin)  # across the motion
         offset = (s - 0.5)[:, None] * travel * np.array([ux, uy])
         return [mid + offset]
