@@ -6,9 +6,10 @@
 Each model is tested with its config's test pipeline, except that its ``SampleFrames``
 becomes ``SampleFramesPadEnd(clip_len, frame_interval=tau)``: one clip of frame stride
 ``tau``, centred when the video is long enough; when it is too short for ``clip_len x tau``
-frames the video's last frame is copied until the clip is full, as the paper does. Writes ``DIR/tempo_robustness.md`` (table),
-``DIR/tempo_robustness.json`` and ``DIR/tempo_robustness.png`` (top-1 accuracy vs stride,
-one curve per model; the training stride is marked).
+frames the video's last frame is copied until the clip is full, as the paper does.
+Writes ``DIR/tempo_robustness.md`` (table), ``DIR/tempo_robustness.json`` and
+``DIR/tempo_robustness.png`` (top-1 accuracy vs stride, one curve per model; the training
+stride is marked).
 """
 import argparse
 import json

@@ -14,7 +14,10 @@ import os
 import sys
 import time
 
-sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))))
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+from _bootstrap import use_checkout_package  # noqa: E402
+
+use_checkout_package()
 
 from mmaction_tcm.datasets.tempo_videos import CLASSES, generate_dataset  # noqa: E402
 
