@@ -223,9 +223,9 @@ def test_tcm_resnext3d_config_trains_and_tests_end_to_end(tmp_path):
     from mmengine.config import Config
     from mmengine.runner import Runner
 
-    from tiny_videos import make_moving_square_videos
+    from tools_helpers import make_video_set
     data = tmp_path / 'videos'
-    ann = make_moving_square_videos(str(data), num_per_class=2)  # 6 clips, 12 frames
+    ann = make_video_set(str(data), num_videos=6)  # 6 clips of 3 classes, 12 frames
     cfg = Config.fromfile(os.path.join(ROOT, 'configs', 'tcm_resnext3d101_sthv1.py'))
     # tiny: one block per stage, 8 x 32^2 clips -> T = 2 at res3
     cfg.model.backbone.update(depth=50, stage_blocks=(1, 1, 1, 1), tcm_num_segments=2,

@@ -7,7 +7,8 @@ import torch
 from mmengine.config import Config
 from mmengine.runner import Runner
 
-from tiny_videos import make_moving_square_videos, point_config_at
+from tiny_videos import point_config_at
+from tools_helpers import make_video_set
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
@@ -15,7 +16,7 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 @pytest.mark.slow
 def test_train_validate_resume_test(tmp_path):
     data = tmp_path / 'videos'
-    ann = make_moving_square_videos(str(data))
+    ann = make_video_set(str(data), num_videos=9)
     cfg = Config.fromfile(os.path.join(ROOT, 'configs', 'tcm_r50_sthv2.py'))
     point_config_at(cfg, ann, str(data), work_dir=tmp_path / 'work')
     # every split decodes the generated mp4 files with decord

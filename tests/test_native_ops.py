@@ -16,6 +16,7 @@ import torch
 import mmaction_tcm  # noqa: F401
 from mmaction_tcm.ops import backends, correlation, native, tempo_match
 from mmaction_tcm.ops.torch_impl import correlation_torch, tempo_match_torch
+from reference_tcm import correlation_loop
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -24,27 +25,11 @@ pytestmark = pytest.mark.skipif(not native.is_available(),
 
 
 # ----------------------------------------------------------------------------- references
-
-def naive_correlation(f1, f2, P, d=1):
-    """Loop over displacements; explicit bounds, zero outside."""
-    B, C, H, W = f1.shape
-    R = (P - 1) // 2
-    out = f1.new_zeros(B, P, P, H, W)
-    for i in range(P):
-        for j in range(P):
-            dy, dx = (i - R) * d, (j - R) * d
-            h0, h1 = max(0, -dy), min(H, H - dy)
-            w0, w1 = max(0, -dx), min(W, W - dx)
-            if h0 >= h1 or w0 >= w1:
-                continue
-            prod = f1[:, :, h0:h1, w0:w1] * f2[:, :, h0 + dy:h1 + dy, w0 + dx:w1 + dx]
-            out[:, i, j, h0:h1, w0:w1] = prod.sum(1)
-    return out
-
+# correlation_loop (tests/reference_tcm.py): loop over displacements, zero outside.
 
 def naive_tempo_match(f1, f2, P, sigma, temperature):
     """Per-pixel Python arithmetic in float64 on the naive correlation."""
-    corr = naive_correlation(f1.double(), f2.double(), P).flatten(1, 2)  # (B, P*P, H, W)
+    corr = correlation_loop(f1.double(), f2.double(), P).flatten(1, 2)  # (B, P*P, H, W)
     B, _, H, W = corr.shape
     R = (P - 1) // 2
     flow = torch.zeros(B, 2, H, W, dtype=torch.float64)
@@ -97,7 +82,7 @@ def test_correlation_matches_references(shape, P, d, dtype):
     assert out.shape == (shape[0], P, P, shape[2], shape[3]) and out.dtype == dtype
     tol = dict(rtol=1e-12, atol=1e-12) if dtype == torch.float64 else dict(rtol=1e-5,
                                                                              atol=1e-5)
-    torch.testing.assert_close(out, naive_correlation(f1, f2, P, d), **tol)
+    torch.testing.assert_close(out, correlation_loop(f1, f2, P, d), **tol)
     torch.testing.assert_close(out, correlation_torch(f1, f2, P, d), **tol)
 
 
@@ -238,7 +223,7 @@ def test_channels_last_and_non_contiguous_inputs():
     assert f1.grad.is_contiguous(memory_format=torch.channels_last)
     corr = correlation(f1, f2.detach().transpose(2, 3).contiguous().transpose(2, 3), 5,
                        backend='native')
-    torch.testing.assert_close(corr, naive_correlation(base1, base2, 5))
+    torch.testing.assert_close(corr, correlation_loop(base1, base2, 5))
 
 
 @pytest.mark.parametrize('dtype', [torch.bfloat16, torch.float16])
@@ -246,7 +231,7 @@ def test_half_inputs_accumulate_in_float32(dtype):
     f1, f2 = unit((2, 64, 8, 9), dtype, 20), unit((2, 64, 8, 9), dtype, 21)
     corr = correlation(f1, f2, 7, backend='native')
     assert corr.dtype == dtype
-    ref = naive_correlation(f1.double(), f2.double(), 7)
+    ref = correlation_loop(f1.double(), f2.double(), 7)
     # only the final rounding to `dtype` remains (a half-precision accumulation of 64
     # products would be off by far more than one rounding step)
     eps = torch.finfo(dtype).eps

@@ -1,40 +1,7 @@
-"""Small generated video data sets and config shrinking, shared by end-to-end tests."""
-import os
+"""Shrinking full recognition configs to tiny generated data (end-to-end tests).
 
-import numpy as np
-
-from mmaction_tcm.utils import write_mp4
-
-
-def make_moving_square_videos(root, num_per_class=3, num_classes=3, frames=12, size=(48, 64),
-                              seed=0):
-    """mp4 files of a square moving right / left / down (one class each) + a list file.
-
-    Returns the annotation file path (``VideoDataset`` format: ``name label``).
-    """
-    rng = np.random.default_rng(seed)
-    h, w = size
-    directions = [(0, 3), (0, -3), (3, 0)][:num_classes]
-    lines = []
-    os.makedirs(root, exist_ok=True)
-    for label, (dy, dx) in enumerate(directions):
-        for i in range(num_per_class):
-            y, x = rng.integers(8, h - 16), rng.integers(8, w - 16)
-            colour = rng.integers(60, 255, 3)
-            clip = []
-            for t in range(frames):
-                frame = np.full((h, w, 3), rng.integers(0, 40), np.uint8)
-                yy, xx = (y + dy * t) % (h - 10), (x + dx * t) % (w - 10)
-                frame[yy:yy + 10, xx:xx + 10] = colour
-                clip.append(frame)
-            name = f'c{label}_{i}.mp4'
-            write_mp4(os.path.join(root, name), clip)
-            lines.append(f'{name} {label}')
-    ann = os.path.join(root, 'list.txt')
-    with open(ann, 'w') as f:
-        f.write('\n'.join(lines) + '\n')
-    return ann
-
+The videos themselves come from ``tools_helpers.make_video_set``.
+"""
 
 _SIZE_KEYS = {'Resize': 'scale', 'MultiScaleCrop': 'input_size', 'CenterCrop': 'crop_size',
               'ThreeCrop': 'crop_size', 'TenCrop': 'crop_size'}

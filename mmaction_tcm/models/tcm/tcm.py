@@ -5,6 +5,7 @@ import torch.nn as nn
 from mmaction.registry import MODELS
 
 from ...ops.backends import BACKENDS
+from ...ops.validation import check_positive
 from .mtdm import MTDM
 from .tam import TAM
 
@@ -45,9 +46,8 @@ class TCM(nn.Module):
         _check_int('patch_size', patch_size, 3)
         if patch_size % 2 == 0:
             raise ValueError(f'patch_size must be odd, got {patch_size}')
-        for name, value in (('sigma', sigma), ('temperature', temperature)):
-            if isinstance(value, bool) or not isinstance(value, (int, float)) or value <= 0:
-                raise ValueError(f'{name} must be a positive number, got {value!r}')
+        check_positive('sigma', sigma)
+        check_positive('temperature', temperature)
         if corr_backend not in BACKENDS:
             raise ValueError(f'corr_backend must be one of {BACKENDS}, got {corr_backend!r}')
         if not (use_mtdm or use_tam):
