@@ -46,8 +46,8 @@ def test_quick_demo_trains_tests_and_reports(demo):
             assert 0.0 <= r[key] <= 1.0
         assert r['top5'] >= r['top1']
         assert r['train_time'] > 0 and r['flops'] > 0
-    # TCM-R18 = TSM-R18 + one TCM on the 128-channel res3 map (patch 11 in the config)
-    tcm = TCM(128, 8, patch_size=11)
+    # TCM-R18 = TSM-R18 + one TCM on the 64-channel res2 map (patch 15 in the config)
+    tcm = TCM(64, 8, patch_size=15)
     extra = sum(p.numel() for p in tcm.parameters())
     assert by['TCM-R18']['params'] - by['TSM-R18']['params'] == extra
     assert by['TCM-R18']['flops'] > by['TSM-R18']['flops']
@@ -105,13 +105,16 @@ def test_gradcam_writes_overlays_for_tcm_output(demo, tmp_path):
     out = str(tmp_path / 'cam.png')
     res = gradcam.main([os.path.join(ROOT, by['TCM-R18']['config']),
                         by['TCM-R18']['checkpoint'], video, '--target-layers',
-                        'backbone.tcm_after_layer2', 'backbone/layer2', '--out', out,
+                        'backbone.tcm_after_layer1', 'backbone/layer2', '--out', out,
                         '--label-map', os.path.join(demo['data'], 'label_map.txt')])
-    assert res['layers'] == ['backbone/tcm_after_layer2', 'backbone/layer2']
+    assert res['layers'] == ['backbone/tcm_after_layer1', 'backbone/layer2']
     img = mpimg.imread(out)
     assert img.ndim == 3 and img.shape[1] > img.shape[0]  # 8 columns x 3 rows
     assert img[..., :3].std() > 0.05
-    with pytest.raises(ValueError, match='tcm_after_layer2'):
+    default = gradcam.main([os.path.join(ROOT, by['TCM-R18']['config']),
+                            by['TCM-R18']['checkpoint'], video, '--out', out])
+    assert default['layers'] == ['backbone/tcm_after_layer1']  # every TCM of the model
+    with pytest.raises(ValueError, match='tcm_after_layer1'):
         gradcam.main([os.path.join(ROOT, by['TCM-R18']['config']),
                       by['TCM-R18']['checkpoint'], video, '--target-layers',
                       'backbone.tcm_after_layer3', '--out', out])

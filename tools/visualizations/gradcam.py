@@ -1,13 +1,14 @@
 """Grad-CAM per-frame overlays for a video (the paper's Fig. 5).
 
     python tools/visualizations/gradcam.py CONFIG CHECKPOINT VIDEO \
-        [--target-layers backbone.tcm_after_layer2 backbone.layer4] [--label-map FILE] \
+        [--target-layers backbone.tcm_after_layer1 backbone.layer4] [--label-map FILE] \
         [--target-class N] [--out gradcam.png]
 
 Uses MMAction2's :class:`mmaction.utils.GradCAM` (hooks on the target layer, gradient-
 weighted activations, normalised per clip) on the config's test pipeline. Any module of
 the model can be a target layer (dotted or ``/``-separated names), e.g. the TCM output
-``backbone.tcm_after_layer2`` or a backbone stage ``backbone.layer2``. The PNG grid has the
+``backbone.tcm_after_layer2`` or a backbone stage ``backbone.layer2``; by default every TCM of
+the backbone (``backbone.tcm_after_layer*``), else ``backbone.layer4``. The PNG grid has the
 input frames on the first row and one row of overlays per target layer, one column per
 frame (T0 ... T7).
 """
@@ -29,8 +30,9 @@ def parse_args(argv=None):
     p.add_argument('config')
     p.add_argument('checkpoint')
     p.add_argument('video')
-    p.add_argument('--target-layers', nargs='+', default=['backbone.tcm_after_layer2'],
-                   help='modules to visualise (dotted or /-separated names)')
+    p.add_argument('--target-layers', nargs='+', default=None,
+                   help='modules to visualise (dotted or /-separated names); default: every '
+                        'backbone.tcm_after_layer* of the model, else backbone.layer4')
     p.add_argument('--target-class', type=int, default=None,
                    help='class whose score is explained (default: the predicted class)')
     p.add_argument('--label-map', help='text file, one class name per line')
@@ -53,6 +55,13 @@ def resolve_layer(model, name: str) -> str:
                              f'submodule {part!r}; it has: {options}')
         module = children[part]
     return '/'.join(parts)
+
+
+def default_layers(model) -> list:
+    """Every TCM of the backbone (``backbone.tcm_after_layerK``), else the last stage."""
+    tcms = [f'backbone.{name}' for name, _ in model.backbone.named_children()
+            if name.startswith('tcm_after_layer')]
+    return tcms or ['backbone.layer4']
 
 
 def load_video_batch(model, video: str, label: int):
@@ -104,7 +113,8 @@ def main(argv=None) -> dict:
     if not osp.isfile(args.video):
         raise FileNotFoundError(f'video not found: {args.video!r}')
     model = init_recognizer(args.config, args.checkpoint, device=args.device)
-    layers = [resolve_layer(model, name) for name in args.target_layers]
+    layers = [resolve_layer(model, name)
+              for name in args.target_layers or default_layers(model)]
     label = -1 if args.target_class is None else args.target_class
     data = load_video_batch(model, args.video, label)
     rows, scores = gradcam_rows(model, data, layers, args.target_class, args.alpha)
