@@ -3,6 +3,7 @@ import torch
 import torch.nn as nn
 
 from ...ops import tempo_match
+from .conv_bn_stack import ConvBNStack
 
 
 def l2_normalize_channels(x: torch.Tensor, eps: float = 1e-6) -> torch.Tensor:
@@ -38,7 +39,7 @@ class MTDM(nn.Module):
         self.sigma = sigma
         self.temperature = temperature
         self.corr_backend = corr_backend
-        self.channel_reduction = nn.Sequential(
+        self.channel_reduction = ConvBNStack(
             nn.Conv2d(in_channels, reduced_channels, 1, bias=False),
             nn.BatchNorm2d(reduced_channels),
             nn.ReLU(inplace=True))

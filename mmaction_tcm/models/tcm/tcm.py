@@ -6,6 +6,7 @@ from mmaction.registry import MODELS
 
 from ...ops.backends import BACKENDS
 from ...ops.validation import check_positive
+from .conv_bn_stack import ConvBNStack
 from .mtdm import MTDM
 from .tam import TAM
 
@@ -59,13 +60,13 @@ class TCM(nn.Module):
             self.mtdm = MTDM(in_channels, num_segments, reduced_channels, patch_size,
                              sigma, temperature, corr_backend)
         else:
-            self.mtdm = nn.Sequential(nn.Conv2d(in_channels, MTDM.out_channels, 1, bias=False),
-                                      nn.BatchNorm2d(MTDM.out_channels), nn.ReLU(inplace=True))
+            self.mtdm = ConvBNStack(nn.Conv2d(in_channels, MTDM.out_channels, 1, bias=False),
+                                    nn.BatchNorm2d(MTDM.out_channels), nn.ReLU(inplace=True))
         if use_tam:
             self.tam = TAM(in_channels, num_segments, MTDM.out_channels)
         else:
-            self.tam = nn.Sequential(nn.Conv2d(MTDM.out_channels, in_channels, 1, bias=False),
-                                     nn.BatchNorm2d(in_channels))
+            self.tam = ConvBNStack(nn.Conv2d(MTDM.out_channels, in_channels, 1, bias=False),
+                                   nn.BatchNorm2d(in_channels))
         self.init_weights()
 
     def init_weights(self) -> None:
