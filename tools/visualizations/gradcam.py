@@ -59,8 +59,9 @@ def resolve_layer(model, name: str) -> str:
 
 def default_layers(model) -> list:
     """Every TCM of the backbone (``backbone.tcm_after_layerK``), else the last stage."""
-    tcms = [f'backbone.{name}' for name, _ in model.backbone.named_children()
-            if name.startswith('tcm_after_layer')]
+    from mmaction_tcm.models import TCM
+    tcms = [f'backbone.{name}' for name, module in model.backbone.named_children()
+            if isinstance(module, TCM)]
     return tcms or ['backbone.layer4']
 
 
