@@ -9,8 +9,9 @@ import pytest
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
-def run_python(code):
-    env = dict(os.environ, PYTHONPATH=ROOT)
+def run_python(code, extra_path=None):
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join(filter(None, [str(extra_path or ''),
+                                                                     ROOT])))
     return subprocess.run([sys.executable, '-c', textwrap.dedent(code)], capture_output=True,
                           text=True, cwd=ROOT, env=env, timeout=300)
 
@@ -41,6 +42,57 @@ def test_placeholder_untouched_when_real_module_exists():
     """)
     assert res.returncode == 0, res.stderr
     assert res.stdout.strip().endswith('False')
+
+
+def fake_transformers(root, version):
+    """A `transformers` distribution whose modeling_utils lacks the helpers VindLU imports."""
+    (root / 'transformers').mkdir(parents=True)
+    (root / 'transformers' / '__init__.py').write_text(f'__version__ = {version!r}\n')
+    (root / 'transformers' / 'modeling_utils.py').write_text('class PreTrainedModel: pass\n')
+    info = root / f'transformers-{version}.dist-info'
+    info.mkdir()
+    (info / 'METADATA').write_text(f'Metadata-Version: 2.1\nName: transformers\n'
+                                   f'Version: {version}\n')
+    return root
+
+
+def test_transformers_5_does_not_break_mmaction_models(tmp_path):
+    site = fake_transformers(tmp_path / 'site', '5.2.0')
+    res = run_python("""
+        import warnings
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter('always')
+            import mmaction_tcm
+        import mmaction.models
+        from mmaction.utils import dependency
+        from mmaction.registry import MODELS
+        assert dependency.WITH_MULTIMODAL is False
+        assert MODELS.get('ResNetTSMTCM') is not None
+        print('WARN', [str(w.message) for w in caught if 'VindLU' in str(w.message)])
+        try:
+            MODELS.build(dict(type='VindLUVQA'))
+        except Exception as err:
+            print('ERR', type(err).__name__)
+    """, extra_path=site)
+    assert res.returncode == 0, res.stderr
+    assert 'transformers 5.2.0 is not compatible' in res.stdout
+    assert 'ERR' in res.stdout
+
+
+def test_transformers_4_leaves_multimodal_alone(tmp_path):
+    site = fake_transformers(tmp_path / 'site', '4.40.0')
+    res = run_python("""
+        import importlib.util  # the module alone: importing mmaction_tcm imports mmaction.models
+        spec = importlib.util.spec_from_file_location(
+            'guard', 'mmaction_tcm/compat/multimodal_guard.py')
+        multimodal_guard = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(multimodal_guard)
+        from mmaction.utils import dependency
+        print(multimodal_guard.transformers_major(), multimodal_guard.install_multimodal_guard(),
+              dependency.WITH_MULTIMODAL)
+    """, extra_path=site)
+    assert res.returncode == 0, res.stderr
+    assert res.stdout.split()[-3:] == ['4', 'False', 'True']
 
 
 def test_runner_checkpoint_loads_weights_only(tmp_path):

@@ -89,6 +89,7 @@ def _register_python_parts() -> None:
 
 
 def _format(t: torch.Tensor) -> torch.memory_format:
+    """Layout of an input's gradient; the C++ ``grad_format`` (tcm_binding_common.h) agrees."""
     if t.dim() == 4 and not t.is_contiguous() and t.is_contiguous(
             memory_format=torch.channels_last):
         return torch.channels_last

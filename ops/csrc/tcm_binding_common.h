@@ -46,9 +46,18 @@ inline tcm::Geometry geometry(const at::Tensor& f1, int64_t patch_size, int64_t 
           static_cast<int>(dilation)};
 }
 
-// Gradient buffers: channels_last when the input is, else contiguous NCHW.
+// Layout of an input's gradient: channels_last when the input is channels_last (and not
+// also NCHW-contiguous), else contiguous NCHW. The fake kernels (mmaction_tcm/ops/native.py,
+// `_format`) state the same rule, so compiled graphs see the strides the kernels return.
+inline at::MemoryFormat grad_format(const at::Tensor& t) {
+  return (!t.is_contiguous() && t.is_contiguous(at::MemoryFormat::ChannelsLast))
+             ? at::MemoryFormat::ChannelsLast
+             : at::MemoryFormat::Contiguous;
+}
+
+// Gradient buffers in the layout of `grad_format`.
 inline at::Tensor grad_like(const at::Tensor& t) {
-  return at::empty(t.sizes(), t.options().memory_format(t.suggest_memory_format()));
+  return at::empty(t.sizes(), t.options().memory_format(grad_format(t)));
 }
 
 }  // namespace tcm_binding

@@ -19,6 +19,12 @@ at::Tensor nhwc_empty(const at::Tensor& like) {
   return at::empty(like.sizes(), like.options().memory_format(at::MemoryFormat::ChannelsLast));
 }
 
+// The kernels write channels-last gradients; hand them back in the input's dtype and in the
+// layout the fake kernels promise (grad_format).
+at::Tensor as_grad_of(const at::Tensor& grad, const at::Tensor& input) {
+  return grad.to(input.scalar_type()).contiguous(grad_format(input));
+}
+
 void check_cuda_patch(int64_t patch_size) {
   TORCH_CHECK(patch_size <= tcm_cuda::kMaxPatch, "mmaction_tcm: CUDA kernels support "
               "patch_size <= ", tcm_cuda::kMaxPatch, ", got ", patch_size);
@@ -69,7 +75,7 @@ std::tuple<at::Tensor, at::Tensor> correlation_backward_cuda(const at::Tensor& g
                                    f2.data_ptr<float>(), g, g1.data_ptr<float>(),
                                    g2.data_ptr<float>(), stream());
   C10_CUDA_KERNEL_LAUNCH_CHECK();
-  return {g1.to(f1_.scalar_type()), g2.to(f2_.scalar_type())};
+  return {as_grad_of(g1, f1_), as_grad_of(g2, f2_)};
 }
 
 std::tuple<at::Tensor, at::Tensor> tempo_match_cuda(const at::Tensor& f1_,
@@ -123,7 +129,7 @@ std::tuple<at::Tensor, at::Tensor> tempo_match_backward_cuda(
                                    temperature, g1.data_ptr<float>(), g2.data_ptr<float>(),
                                    stream());
   C10_CUDA_KERNEL_LAUNCH_CHECK();
-  return {g1.to(f1_.scalar_type()), g2.to(f2_.scalar_type())};
+  return {as_grad_of(g1, f1_), as_grad_of(g2, f2_)};
 }
 
 }  // namespace

@@ -124,6 +124,11 @@ def time_match(impls, shape, P, runs, warmup, device, dtype):
     return rows
 
 
+def ms(x):
+    """Milliseconds with three significant digits below 10 ms (GPU timings are small)."""
+    return f'{x:.1f}' if x >= 10 else f'{x:.3g}'
+
+
 def print_table(title, rows, baseline):
     base = dict((r[0], r) for r in rows)[baseline]
     print(f'\n{title}')
@@ -131,8 +136,8 @@ def print_table(title, rows, baseline):
           'forward CPU ms | fwd+bwd CPU ms |')
     print('| --- | ---: | ---: | ---: | ---: | ---: |')
     for name, fwd, both in rows:
-        print(f'| {name} | {fwd[0]:.1f} | {both[0]:.1f} | {base[2][0] / both[0]:.1f}x | '
-              f'{fwd[1]:.1f} | {both[1]:.1f} |')
+        print(f'| {name} | {ms(fwd[0])} | {ms(both[0])} | {base[2][0] / both[0]:.1f}x | '
+              f'{ms(fwd[1])} | {ms(both[1])} |')
 
 
 # ---------------------------------------------------------------- memory (subprocess)
@@ -179,6 +184,27 @@ def measure_memory(shape, P):
     return results
 
 
+def measure_memory_cuda(shape, P, device):
+    """Peak CUDA memory growth (MiB, allocator peak) of the matching stage, per implementation."""
+    results = {}
+    for impl, fn in (('native fused', native.tempo_match_native),
+                     ('pytorch unfused', tempo_match_torch)):
+        torch.manual_seed(0)
+        f1, f2 = (F.normalize(torch.randn(*shape, device=device), dim=1).requires_grad_()
+                  for _ in range(2))
+        torch.cuda.synchronize(device)
+        torch.cuda.reset_peak_memory_stats(device)
+        before = torch.cuda.memory_allocated(device)
+        flow, conf = fn(f1, f2, P)
+        forward = (torch.cuda.max_memory_allocated(device) - before) / 2 ** 20
+        (flow.sum() + conf.sum()).backward()
+        total = (torch.cuda.max_memory_allocated(device) - before) / 2 ** 20
+        grads = (f1.grad.numel() + f2.grad.numel()) * f1.element_size() / 2 ** 20
+        results[impl] = {'forward': forward, 'forward + backward': total, 'input grads': grads}
+        del f1, f2, flow, conf
+    return results
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument('--batch', type=int, default=14)
@@ -205,7 +231,8 @@ def main():
     if args.threads:
         torch.set_num_threads(args.threads)
     device, dtype = torch.device(args.device), getattr(torch, args.dtype)
-    print(f'shape {shape}, patch {args.patch}, {args.dtype}, device {device}, '
+    where = torch.cuda.get_device_name(device) if device.type == 'cuda' else ''
+    print(f'shape {shape}, patch {args.patch}, {args.dtype}, device {device} {where}, '
           f'{torch.get_num_threads()} threads, load average {os.getloadavg()}, '
           f'median of {args.runs} runs ({args.baseline_runs} for the loop baselines)')
     def runs(impls):
@@ -222,10 +249,13 @@ def main():
     match = time_match(impls, shape, args.patch, runs(impls), args.warmup, device, dtype)
     print_table('tempo_match (correlation + ReLU + max + kernel-softmax + soft-argmax)', match,
                 'pytorch unfused (torch_impl)')
-    if not args.skip_memory and device.type == 'cpu':
-        mem = measure_memory(shape, args.patch)
+    if not args.skip_memory:
+        if device.type == 'cuda':
+            mem, how = measure_memory_cuda(shape, args.patch, device), 'CUDA allocator peak'
+        else:
+            mem, how = measure_memory(shape, args.patch), 'peak RSS in a fresh process'
         fused, unfused = mem['native fused'], mem['pytorch unfused']
-        print('\nmatching-stage peak memory growth (MiB, peak RSS in a fresh process; the '
+        print(f'\nmatching-stage peak memory growth (MiB, {how}; the '
               f'input gradients alone take {fused["input grads"]:.1f} MiB)')
         print('| pass | native fused | pytorch unfused | fused / unfused |')
         print('| --- | ---: | ---: | ---: |')

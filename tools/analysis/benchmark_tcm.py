@@ -7,6 +7,7 @@ hit all of them alike; the tables give medians and the median of per-round ratio
 
     python tools/analysis/benchmark_tcm.py                       # inference + training
     python tools/analysis/benchmark_tcm.py --skip-train --flops  # + FLOPs / params
+    python tools/analysis/benchmark_tcm.py --device cuda --infer-clips 8 --train-clips 8
 """
 import argparse
 import os
@@ -39,21 +40,25 @@ def build_models(T, backends):
     return models
 
 
-def timed(fn):
-    """(wall ms, process CPU ms) of one call."""
+def timed(fn, device):
+    """(wall ms, process CPU ms) of one call (CUDA work waited for)."""
+    if device.type == 'cuda':
+        torch.cuda.synchronize(device)
     wall, cpu = time.perf_counter(), time.process_time()
     fn()
+    if device.type == 'cuda':
+        torch.cuda.synchronize(device)
     return (time.perf_counter() - wall) * 1e3, (time.process_time() - cpu) * 1e3
 
 
-def interleaved(models, step, rounds, warmup):
+def interleaved(models, step, rounds, warmup, device):
     for _ in range(warmup):
         for model in models.values():
             step(model)
     times = {name: [] for name in models}
     for _ in range(rounds):
         for name, model in models.items():
-            times[name].append(timed(lambda: step(model)))
+            times[name].append(timed(lambda: step(model), device))
     return times
 
 
@@ -97,7 +102,9 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument('--frames', type=int, default=8)
     parser.add_argument('--size', type=int, default=224)
+    parser.add_argument('--infer-clips', type=int, default=1)
     parser.add_argument('--train-clips', type=int, default=2)
+    parser.add_argument('--device', default='cpu', help='cpu or cuda[:N]')
     parser.add_argument('--rounds', type=int, default=5)
     parser.add_argument('--train-rounds', type=int, default=3)
     parser.add_argument('--warmup', type=int, default=1)
@@ -115,10 +122,13 @@ def main():
         sys.exit(f'native ops unavailable: {native.unavailable_reason()}')
     T, S = args.frames, args.size
     backends = ['native'] + ([] if args.skip_pytorch_tcm else ['pytorch'])
-    models = build_models(T, backends)
-    print(f'{torch.get_num_threads()} threads, load average {os.getloadavg()}')
+    device = torch.device(args.device)
+    models = {name: m.to(device) for name, m in build_models(T, backends).items()}
+    where = torch.cuda.get_device_name(device) if device.type == 'cuda' else \
+        f'{torch.get_num_threads()} threads'
+    print(f'{where}, load average {os.getloadavg()}')
 
-    clip = torch.randn(T, 3, S, S)
+    clip = torch.randn(args.infer_clips * T, 3, S, S, device=device)
     for model in models.values():
         model.eval()
 
@@ -126,11 +136,11 @@ def main():
         with torch.no_grad():
             model(clip)
 
-    report(f'inference, 1 clip x {T} x {S}^2 ({args.rounds} rounds)',
-           interleaved(models, infer, args.rounds, args.warmup))
+    report(f'inference, {args.infer_clips} clip(s) x {T} x {S}^2 ({args.rounds} rounds)',
+           interleaved(models, infer, args.rounds, args.warmup, device))
 
     if not args.skip_train:
-        batch = torch.randn(args.train_clips * T, 3, S, S)
+        batch = torch.randn(args.train_clips * T, 3, S, S, device=device)
         for model in models.values():
             model.train()
 
@@ -140,7 +150,7 @@ def main():
 
         report(f'training step, {args.train_clips} clips x {T} x {S}^2, forward + backward '
                f'({args.train_rounds} rounds)',
-               interleaved(models, train_step, args.train_rounds, args.warmup))
+               interleaved(models, train_step, args.train_rounds, args.warmup, device))
     if args.flops:
         flops_and_params(T)
     print(f'\nload average after: {os.getloadavg()}')
