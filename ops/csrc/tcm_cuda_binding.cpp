@@ -1,6 +1,6 @@
 // CUDA kernels of the mmaction_tcm ops (compiled only when the extension is built with a
 // CUDA torch; the kernels themselves live in ops/cuda/tcm_cuda.cu). Inputs are converted
-// to channels-last contiguous float (double for double) buffers.
+// to contiguous (B, C, H, W) float (double for double) buffers.
 #include <c10/cuda/CUDAException.h>
 #include <c10/cuda/CUDAGuard.h>
 #include <c10/cuda/CUDAStream.h>
@@ -11,22 +11,23 @@
 namespace tcm_binding {
 namespace {
 
-at::Tensor as_nhwc(const at::Tensor& t, at::ScalarType wt) {
-  return t.to(wt).contiguous(at::MemoryFormat::ChannelsLast);
+at::Tensor as_nchw(const at::Tensor& t, at::ScalarType wt) {
+  return t.to(wt).contiguous();
 }
 
-at::Tensor nhwc_empty(const at::Tensor& like) {
-  return at::empty(like.sizes(), like.options().memory_format(at::MemoryFormat::ChannelsLast));
+// Transient cost volume of tempo_match (B * P * P * H * W elements of f1's type).
+at::Tensor workspace_for(const at::Tensor& f1, const tcm::Geometry& g) {
+  return at::empty({g.B * g.P * g.P * g.H * g.W}, f1.options());
 }
 
-// The kernels write channels-last gradients; hand them back in the input's dtype and in the
+// The kernels write contiguous gradients; hand them back in the input's dtype and in the
 // layout the fake kernels promise (grad_format).
 at::Tensor as_grad_of(const at::Tensor& grad, const at::Tensor& input) {
   return grad.to(input.scalar_type()).contiguous(grad_format(input));
 }
 
 void check_cuda_patch(int64_t patch_size) {
-  TORCH_CHECK(patch_size <= tcm_cuda::kMaxPatch, "mmaction_tcm: CUDA kernels support "
+  TORCH_CHECK(patch_size <= tcm_cuda::kMaxPatch, "mmaction_tcm: tempo_match on CUDA supports "
               "patch_size <= ", tcm_cuda::kMaxPatch, ", got ", patch_size);
 }
 
@@ -36,10 +37,9 @@ at::Tensor correlation_cuda(const at::Tensor& f1_, const at::Tensor& f2_, int64_
                             int64_t dilation) {
   check_pair(f1_, f2_);
   check_patch(patch_size, dilation, 1);
-  check_cuda_patch(patch_size);
   const c10::cuda::CUDAGuard guard(f1_.device());
   const auto wt = work_type(f1_, f2_);
-  const at::Tensor f1 = as_nhwc(f1_, wt), f2 = as_nhwc(f2_, wt);
+  const at::Tensor f1 = as_nchw(f1_, wt), f2 = as_nchw(f2_, wt);
   const tcm::Geometry g = geometry(f1, patch_size, dilation);
   at::Tensor out = at::empty({g.B, patch_size, patch_size, g.H, g.W}, f1.options());
   if (wt == at::kDouble)
@@ -59,13 +59,12 @@ std::tuple<at::Tensor, at::Tensor> correlation_backward_cuda(const at::Tensor& g
                                                              int64_t dilation) {
   check_pair(f1_, f2_);
   check_patch(patch_size, dilation, 1);
-  check_cuda_patch(patch_size);
   const c10::cuda::CUDAGuard guard(f1_.device());
   const auto wt = work_type(f1_, f2_);
-  const at::Tensor f1 = as_nhwc(f1_, wt), f2 = as_nhwc(f2_, wt);
+  const at::Tensor f1 = as_nchw(f1_, wt), f2 = as_nchw(f2_, wt);
   const tcm::Geometry g = geometry(f1, patch_size, dilation);
   const at::Tensor grad = grad_.to(wt).contiguous();
-  at::Tensor g1 = nhwc_empty(f1), g2 = nhwc_empty(f2);
+  at::Tensor g1 = at::empty_like(f1), g2 = at::empty_like(f2);
   if (wt == at::kDouble)
     tcm_cuda::correlation_backward(grad.data_ptr<double>(), f1.data_ptr<double>(),
                                    f2.data_ptr<double>(), g, g1.data_ptr<double>(),
@@ -88,19 +87,20 @@ std::tuple<at::Tensor, at::Tensor> tempo_match_cuda(const at::Tensor& f1_,
   check_positive("temperature", temperature);
   const c10::cuda::CUDAGuard guard(f1_.device());
   const auto wt = work_type(f1_, f2_);
-  const at::Tensor f1 = as_nhwc(f1_, wt), f2 = as_nhwc(f2_, wt);
+  const at::Tensor f1 = as_nchw(f1_, wt), f2 = as_nchw(f2_, wt);
   const tcm::Geometry g = geometry(f1, patch_size, 1);
   at::Tensor flow = at::empty({g.B, 2, g.H, g.W}, f1.options().memory_format(
                                                       at::MemoryFormat::Contiguous));
   at::Tensor conf = at::empty({g.B, 1, g.H, g.W}, flow.options());
+  at::Tensor work = workspace_for(f1, g);
   if (wt == at::kDouble)
     tcm_cuda::tempo_match_forward(f1.data_ptr<double>(), f2.data_ptr<double>(), g, sigma,
                                   temperature, flow.data_ptr<double>(),
-                                  conf.data_ptr<double>(), stream());
+                                  conf.data_ptr<double>(), work.data_ptr<double>(), stream());
   else
     tcm_cuda::tempo_match_forward(f1.data_ptr<float>(), f2.data_ptr<float>(), g, sigma,
                                   temperature, flow.data_ptr<float>(), conf.data_ptr<float>(),
-                                  stream());
+                                  work.data_ptr<float>(), stream());
   C10_CUDA_KERNEL_LAUNCH_CHECK();
   const auto ot = out_type(f1_, f2_);
   return {flow.to(ot), conf.to(ot)};
@@ -114,20 +114,21 @@ std::tuple<at::Tensor, at::Tensor> tempo_match_backward_cuda(
   check_cuda_patch(patch_size);
   const c10::cuda::CUDAGuard guard(f1_.device());
   const auto wt = work_type(f1_, f2_);
-  const at::Tensor f1 = as_nhwc(f1_, wt), f2 = as_nhwc(f2_, wt);
+  const at::Tensor f1 = as_nchw(f1_, wt), f2 = as_nchw(f2_, wt);
   const tcm::Geometry g = geometry(f1, patch_size, 1);
   const at::Tensor gf = grad_flow_.to(wt).contiguous(), gc = grad_conf_.to(wt).contiguous();
-  at::Tensor g1 = nhwc_empty(f1), g2 = nhwc_empty(f2);
+  at::Tensor g1 = at::empty_like(f1), g2 = at::empty_like(f2);
+  at::Tensor work = workspace_for(f1, g);
   if (wt == at::kDouble)
     tcm_cuda::tempo_match_backward(gf.data_ptr<double>(), gc.data_ptr<double>(),
                                    f1.data_ptr<double>(), f2.data_ptr<double>(), g, sigma,
                                    temperature, g1.data_ptr<double>(), g2.data_ptr<double>(),
-                                   stream());
+                                   work.data_ptr<double>(), stream());
   else
     tcm_cuda::tempo_match_backward(gf.data_ptr<float>(), gc.data_ptr<float>(),
                                    f1.data_ptr<float>(), f2.data_ptr<float>(), g, sigma,
                                    temperature, g1.data_ptr<float>(), g2.data_ptr<float>(),
-                                   stream());
+                                   work.data_ptr<float>(), stream());
   C10_CUDA_KERNEL_LAUNCH_CHECK();
   return {as_grad_of(g1, f1_), as_grad_of(g2, f2_)};
 }

@@ -1,119 +1,84 @@
-// CUDA kernels: one thread per output pixel, running the shared per-pixel routines of
-// tcm_pixel.h (L = 1 lane). Inputs are channels-last contiguous (B, H, W, C) buffers.
-// This file includes only CUDA and our own headers, so `nvcc -c` compiles it without
-// torch (the torch binding is ops/csrc/tcm_cuda_binding.cpp).
+// CUDA kernels: thin __global__ wrappers around the per-thread functions of
+// tcm_cuda_threads.h. Inputs are contiguous (B, C, H, W) buffers.
+//
+//   correlation   forward: one thread per cost entry (b, k, h, w)
+//                 backward: one thread per input element, gradients gathered (no atomics)
+//   tempo_match   forward: cost volume into a workspace, then one thread per pixel runs
+//                 the shared matching routine (tcm::match_lanes)
+//                 backward: cost volume recomputed into the workspace, turned in place into
+//                 d(loss)/d(cost) per pixel, then the correlation backward
+//
+// The workspace is transient (freed by the caller after the call): nothing of size
+// (B, P*P, H, W) is kept between forward and backward. This file includes only CUDA and
+// our own headers, so `nvcc -c` compiles it without torch (the torch binding is
+// ops/csrc/tcm_cuda_binding.cpp).
 #include <cuda_runtime.h>
 
-#include "tcm_kernels.h"
-#include "tcm_pixel.h"
+#include "tcm_cuda_threads.h"
 
 namespace tcm_cuda {
 namespace {
 
-constexpr int kThreads = 128;
-constexpr int kMaxPP = kMaxPatch * kMaxPatch;
+constexpr int kThreads = 256;       // element-wise kernels
+constexpr int kMatchThreads = 128;  // per-pixel matching (large per-thread scratch)
 
-struct AtomicAdd {
-  template <typename T>
-  TCM_HD void operator()(T* p, T v) const {
-#if defined(__CUDA_ARCH__)
-    atomicAdd(p, v);
-#else
-    *p += v;
-#endif
-  }
-};
+__device__ __forceinline__ int64_t thread_index() {
+  return static_cast<int64_t>(blockIdx.x) * blockDim.x + threadIdx.x;
+}
 
-struct Pixel {
-  int64_t index;
-  int b, h, w;
-};
-
-__device__ __forceinline__ bool pixel_of(const Geometry& g, Pixel* px) {
-  px->index = static_cast<int64_t>(blockIdx.x) * blockDim.x + threadIdx.x;
-  if (px->index >= g.B * g.H * g.W) return false;
-  px->w = static_cast<int>(px->index % g.W);
-  px->h = static_cast<int>((px->index / g.W) % g.H);
-  px->b = static_cast<int>(px->index / (g.W * g.H));
-  return true;
+unsigned blocks(int64_t n, int threads) {
+  return static_cast<unsigned>((n + threads - 1) / threads);
 }
 
 template <typename T>
-__global__ void corr_forward_kernel(const T* f1, const T* f2, Geometry g, T* out) {
-  Pixel px;
-  if (!pixel_of(g, &px)) return;
-  const int PP = g.P * g.P;
-  T cost[kMaxPP];
-  const T* f2img = f2 + static_cast<int64_t>(px.b) * g.H * g.W * g.C;
-  tcm::corr_pixel<T>(f1 + px.index * g.C, f2img, px.h, px.w, int(g.H), int(g.W), int(g.C),
-                     g.P, g.dil, cost);
-  const int64_t HW = g.H * g.W, p = px.index - px.b * HW;
-  for (int k = 0; k < PP; ++k) out[(px.b * int64_t(PP) + k) * HW + p] = cost[k];
+__global__ void cost_kernel(const T* f1, const T* f2, Dims d, T* cost) {
+  const int64_t idx = thread_index();
+  if (idx < d.B * d.PP * d.HW) cost_entry(idx, f1, f2, d, cost);
 }
 
 template <typename T>
-__global__ void corr_backward_kernel(const T* grad, const T* f1, const T* f2, Geometry g,
-                                     T* gf1, T* gf2) {
-  Pixel px;
-  if (!pixel_of(g, &px)) return;
-  const int PP = g.P * g.P;
-  T gcost[kMaxPP];
-  const int64_t HW = g.H * g.W, p = px.index - px.b * HW;
-  for (int k = 0; k < PP; ++k) gcost[k] = grad[(px.b * int64_t(PP) + k) * HW + p];
-  const int64_t img = static_cast<int64_t>(px.b) * HW * g.C;
-  tcm::corr_pixel_backward<T>(gcost, f1 + px.index * g.C, f2 + img, px.h, px.w, int(g.H),
-                              int(g.W), int(g.C), g.P, g.dil, gf1 + px.index * g.C,
-                              gf2 + img, AtomicAdd());
+__global__ void grad_f1_kernel(const T* gcost, const T* f2, Dims d, T* gf1) {
+  const int64_t idx = thread_index();
+  if (idx < d.B * d.C * d.HW) grad_f1_entry(idx, gcost, f2, d, gf1);
 }
 
 template <typename T>
-__global__ void match_forward_kernel(const T* f1, const T* f2, Geometry g, T sigma,
-                                     T temperature, T* flow, T* conf) {
-  Pixel px;
-  if (!pixel_of(g, &px)) return;
-  T cost[kMaxPP], expo[kMaxPP], gauss[2 * kMaxPatch], gxy[2 * kMaxPatch];
-  tcm::gauss_table<T>(g.P, sigma, gauss);
-  const T* f2img = f2 + static_cast<int64_t>(px.b) * g.H * g.W * g.C;
-  tcm::corr_pixel<T>(f1 + px.index * g.C, f2img, px.h, px.w, int(g.H), int(g.W), int(g.C),
-                     g.P, 1, cost);
-  tcm::MatchLanes<T, 1> r;
-  tcm::match_lanes<T, 1>(cost, g.P, gauss, temperature, expo, gxy, r);
-  const int64_t HW = g.H * g.W, p = px.index - px.b * HW;
-  flow[(px.b * 2) * HW + p] = r.u[0];
-  flow[(px.b * 2 + 1) * HW + p] = r.v[0];
-  conf[px.b * HW + p] = r.conf[0];
+__global__ void grad_f2_kernel(const T* gcost, const T* f1, Dims d, T* gf2) {
+  const int64_t idx = thread_index();
+  if (idx < d.B * d.C * d.HW) grad_f2_entry(idx, gcost, f1, d, gf2);
 }
 
 template <typename T>
-__global__ void match_backward_kernel(const T* grad_flow, const T* grad_conf, const T* f1,
-                                      const T* f2, Geometry g, T sigma, T temperature, T* gf1,
-                                      T* gf2) {
-  Pixel px;
-  if (!pixel_of(g, &px)) return;
-  const int64_t HW = g.H * g.W, p = px.index - px.b * HW;
-  const T gu = grad_flow[(px.b * 2) * HW + p], gv = grad_flow[(px.b * 2 + 1) * HW + p];
-  const T gc = grad_conf[px.b * HW + p];
-  if (gu == T(0) && gv == T(0) && gc == T(0)) return;
-  T cost[kMaxPP], expo[kMaxPP], gauss[2 * kMaxPatch], gxy[2 * kMaxPatch];
-  tcm::gauss_table<T>(g.P, sigma, gauss);
-  const int64_t img = static_cast<int64_t>(px.b) * HW * g.C;
-  const T* f1p = f1 + px.index * g.C;
-  tcm::corr_pixel<T>(f1p, f2 + img, px.h, px.w, int(g.H), int(g.W), int(g.C), g.P, 1, cost);
-  tcm::MatchLanes<T, 1> r;
-  tcm::match_lanes<T, 1>(cost, g.P, gauss, temperature, expo, gxy, r);
-  tcm::match_lanes_backward<T, 1>(cost, expo, gxy, r, g.P, &gu, &gv, &gc, expo, 1);
-  tcm::corr_pixel_backward<T>(expo, f1p, f2 + img, px.h, px.w, int(g.H), int(g.W), int(g.C),
-                              g.P, 1, gf1 + px.index * g.C, gf2 + img,
-                              AtomicAdd());
-}
-
-unsigned blocks_for(const Geometry& g) {
-  return static_cast<unsigned>((g.B * g.H * g.W + kThreads - 1) / kThreads);
+__global__ void match_kernel(const T* volume, Dims d, T sigma, T temperature, T* flow,
+                             T* conf) {
+  const int64_t pixel = thread_index();
+  if (pixel >= d.B * d.HW) return;
+  MatchScratch<T> s;
+  match_entry(pixel, volume, d, sigma, temperature, s, flow, conf);
 }
 
 template <typename T>
-void zero(T* p, const Geometry& g, cudaStream_t s) {
-  cudaMemsetAsync(p, 0, sizeof(T) * g.B * g.C * g.H * g.W, s);
+__global__ void match_backward_kernel(T* volume, const T* grad_flow, const T* grad_conf,
+                                      Dims d, T sigma, T temperature) {
+  const int64_t pixel = thread_index();
+  if (pixel >= d.B * d.HW) return;
+  MatchScratch<T> s;
+  match_backward_entry(pixel, volume, grad_flow, grad_conf, d, sigma, temperature, s);
+}
+
+template <typename T>
+void launch_cost(const T* f1, const T* f2, const Dims& d, T* cost, cudaStream_t s) {
+  const int64_t n = d.B * d.PP * d.HW;
+  if (n > 0) cost_kernel<T><<<blocks(n, kThreads), kThreads, 0, s>>>(f1, f2, d, cost);
+}
+
+template <typename T>
+void launch_input_grads(const T* gcost, const T* f1, const T* f2, const Dims& d, T* gf1,
+                        T* gf2, cudaStream_t s) {
+  const int64_t n = d.B * d.C * d.HW;
+  if (n == 0) return;
+  grad_f1_kernel<T><<<blocks(n, kThreads), kThreads, 0, s>>>(gcost, f2, d, gf1);
+  grad_f2_kernel<T><<<blocks(n, kThreads), kThreads, 0, s>>>(gcost, f1, d, gf2);
 }
 
 }  // namespace
@@ -121,32 +86,33 @@ void zero(T* p, const Geometry& g, cudaStream_t s) {
 #define TCM_CUDA_DEFINE(T)                                                                 \
   void correlation_forward(const T* f1, const T* f2, const Geometry& g, T* out,            \
                            void* stream) {                                                 \
-    if (g.B * g.H * g.W == 0) return;                                                      \
-    corr_forward_kernel<T><<<blocks_for(g), kThreads, 0, (cudaStream_t)stream>>>(          \
-        f1, f2, g, out);                                                                   \
+    launch_cost(f1, f2, dims_of(g), out, (cudaStream_t)stream);                            \
   }                                                                                        \
   void correlation_backward(const T* grad, const T* f1, const T* f2, const Geometry& g,    \
                             T* gf1, T* gf2, void* stream) {                                \
-    zero(gf1, g, (cudaStream_t)stream);                                                    \
-    zero(gf2, g, (cudaStream_t)stream);                                                    \
-    if (g.B * g.H * g.W == 0) return;                                                      \
-    corr_backward_kernel<T><<<blocks_for(g), kThreads, 0, (cudaStream_t)stream>>>(         \
-        grad, f1, f2, g, gf1, gf2);                                                        \
+    launch_input_grads(grad, f1, f2, dims_of(g), gf1, gf2, (cudaStream_t)stream);          \
   }                                                                                        \
   void tempo_match_forward(const T* f1, const T* f2, const Geometry& g, double sigma,      \
-                           double temperature, T* flow, T* conf, void* stream) {           \
-    if (g.B * g.H * g.W == 0) return;                                                      \
-    match_forward_kernel<T><<<blocks_for(g), kThreads, 0, (cudaStream_t)stream>>>(         \
-        f1, f2, g, T(sigma), T(temperature), flow, conf);                                  \
+                           double temperature, T* flow, T* conf, T* workspace,             \
+                           void* stream) {                                                 \
+    const Dims d = dims_of(g);                                                             \
+    const cudaStream_t s = (cudaStream_t)stream;                                           \
+    if (d.B * d.HW == 0) return;                                                           \
+    launch_cost(f1, f2, d, workspace, s);                                                  \
+    match_kernel<T><<<blocks(d.B * d.HW, kMatchThreads), kMatchThreads, 0, s>>>(           \
+        workspace, d, T(sigma), T(temperature), flow, conf);                               \
   }                                                                                        \
   void tempo_match_backward(const T* grad_flow, const T* grad_conf, const T* f1,           \
                             const T* f2, const Geometry& g, double sigma,                  \
-                            double temperature, T* gf1, T* gf2, void* stream) {            \
-    zero(gf1, g, (cudaStream_t)stream);                                                    \
-    zero(gf2, g, (cudaStream_t)stream);                                                    \
-    if (g.B * g.H * g.W == 0) return;                                                      \
-    match_backward_kernel<T><<<blocks_for(g), kThreads, 0, (cudaStream_t)stream>>>(        \
-        grad_flow, grad_conf, f1, f2, g, T(sigma), T(temperature), gf1, gf2);              \
+                            double temperature, T* gf1, T* gf2, T* workspace,              \
+                            void* stream) {                                                \
+    const Dims d = dims_of(g);                                                             \
+    const cudaStream_t s = (cudaStream_t)stream;                                           \
+    if (d.B * d.HW == 0) return;                                                           \
+    launch_cost(f1, f2, d, workspace, s);                                                  \
+    match_backward_kernel<T><<<blocks(d.B * d.HW, kMatchThreads), kMatchThreads, 0, s>>>(  \
+        workspace, grad_flow, grad_conf, d, T(sigma), T(temperature));                     \
+    launch_input_grads(workspace, f1, f2, d, gf1, gf2, s);                                 \
   }
 TCM_CUDA_DEFINE(float)
 TCM_CUDA_DEFINE(double)

@@ -46,21 +46,25 @@ namespace tcm_cuda {
 using tcm::Geometry;
 using tcm::Strides;
 
-// Largest patch the CUDA kernels accept (per-thread scratch of P*P values).
+// Largest patch tempo_match accepts on CUDA (per-thread scratch of P*P values); the
+// correlation kernels have no such limit.
 constexpr int kMaxPatch = 21;
 
-// Inputs here are channels-last contiguous (B, H, W, C) device buffers; `stream` is a
-// cudaStream_t. Gradient outputs are channels-last too and are zeroed by the launcher.
+// Inputs here are contiguous (B, C, H, W) device buffers; `stream` is a cudaStream_t.
+// Gradient outputs are contiguous (B, C, H, W), every element written. tempo_match needs a
+// `workspace` of B * P * P * H * W elements (a transient cost volume).
 #define TCM_CUDA_DECLARE(T)                                                                \
   void correlation_forward(const T* f1, const T* f2, const Geometry& g, T* out,            \
                            void* stream);                                                  \
   void correlation_backward(const T* grad, const T* f1, const T* f2, const Geometry& g,    \
                             T* gf1, T* gf2, void* stream);                                 \
   void tempo_match_forward(const T* f1, const T* f2, const Geometry& g, double sigma,      \
-                           double temperature, T* flow, T* conf, void* stream);            \
+                           double temperature, T* flow, T* conf, T* workspace,             \
+                           void* stream);                                                  \
   void tempo_match_backward(const T* grad_flow, const T* grad_conf, const T* f1,           \
                             const T* f2, const Geometry& g, double sigma,                  \
-                            double temperature, T* gf1, T* gf2, void* stream);
+                            double temperature, T* gf1, T* gf2, T* workspace,              \
+                            void* stream);
 TCM_CUDA_DECLARE(float)
 TCM_CUDA_DECLARE(double)
 #undef TCM_CUDA_DECLARE

@@ -1,6 +1,5 @@
-// Per-pixel correlation and tempo-match arithmetic, shared by the CPU and CUDA kernels.
+// Per-pixel tempo-match arithmetic and window geometry, shared by the CPU and CUDA kernels.
 //
-// Layout: one image of a feature map is channels-last, `img[(y * W + x) * C + c]`.
 // Displacement k = i * P + j (row i, column j of the P x P window, radius R = (P - 1) / 2)
 // pairs f1 at (h, w) with f2 at (h + (i - R) * d, w + (j - R) * d); out-of-bounds entries
 // are exactly zero (DESIGN.md section 2, steps 4-7).
@@ -69,61 +68,6 @@ TCM_HD void valid_range(int pos, int size, int radius, int dil, int patch, int* 
   const int above = (size - 1 - pos) / dil;    // steps we may go towards size - 1
   *lo = radius - below > 0 ? radius - below : 0;
   *hi = radius + above < patch - 1 ? radius + above : patch - 1;
-}
-
-template <typename acc_t, typename T>
-TCM_HD acc_t dot(const T* a, const T* b, int C) {
-  acc_t s = 0;
-  TCM_SIMD_SUM(s)
-  for (int c = 0; c < C; ++c) s += static_cast<acc_t>(a[c]) * static_cast<acc_t>(b[c]);
-  return s;
-}
-
-// ---------------------------------------------------------------- correlation
-
-// cost[k] for the P*P displacements of pixel (h, w). `f1p` is f1's C-vector at (h, w),
-// `f2` the whole f2 image (H, W, C).
-template <typename acc_t, typename T>
-TCM_HD void corr_pixel(const T* f1p, const T* f2, int h, int w, int H, int W, int C,
-                       int P, int dil, acc_t* cost) {
-  const int R = (P - 1) / 2;
-  int ilo, ihi, jlo, jhi;
-  valid_range(h, H, R, dil, P, &ilo, &ihi);
-  valid_range(w, W, R, dil, P, &jlo, &jhi);
-  for (int k = 0; k < P * P; ++k) cost[k] = 0;
-  for (int i = ilo; i <= ihi; ++i) {
-    const T* row = f2 + (static_cast<int64_t>(h + (i - R) * dil) * W + (w - R * dil)) * C;
-    for (int j = jlo; j <= jhi; ++j)
-      cost[i * P + j] = dot<acc_t>(f1p, row + static_cast<int64_t>(j) * dil * C, C);
-  }
-}
-
-// Backward of corr_pixel for a given d(loss)/d(cost): adds sum_k gcost[k] * f2[..] to
-// gf1p (C values) and gcost[k] * f1p to f2-gradient pixels through `add(ptr, value)`
-// (a plain += on the host, an atomic add on the device). Zero entries are skipped.
-template <typename acc_t, typename T, typename G, typename Adder>
-TCM_HD void corr_pixel_backward(const acc_t* gcost, const T* f1p, const T* f2, int h, int w,
-                                int H, int W, int C, int P, int dil, acc_t* gf1p, G* gf2,
-                                Adder add) {
-  const int R = (P - 1) / 2;
-  int ilo, ihi, jlo, jhi;
-  valid_range(h, H, R, dil, P, &ilo, &ihi);
-  valid_range(w, W, R, dil, P, &jlo, &jhi);
-  for (int i = ilo; i <= ihi; ++i) {
-    const int64_t base = (static_cast<int64_t>(h + (i - R) * dil) * W + (w - R * dil)) * C;
-    for (int j = jlo; j <= jhi; ++j) {
-      const acc_t g = gcost[i * P + j];
-      if (g == acc_t(0)) continue;
-      const int64_t off = base + static_cast<int64_t>(j) * dil * C;
-      const T* src = f2 + off;
-      G* dst = gf2 + off;
-      TCM_SIMD
-      for (int c = 0; c < C; ++c) {
-        gf1p[c] += g * static_cast<acc_t>(src[c]);
-        add(dst + c, g * static_cast<acc_t>(f1p[c]));
-      }
-    }
-  }
 }
 
 // ---------------------------------------------------------------- tempo match
