@@ -23,6 +23,11 @@ REPO = Path(__file__).resolve().parents[1]
 pytestmark = pytest.mark.skipif(not native.is_available(),
                                 reason=f'native ops unavailable: {native.unavailable_reason()}')
 
+# Checks that hold on every device run on the CPU and, where a GPU is present, on CUDA.
+CUDA = pytest.param('cuda', marks=pytest.mark.skipif(not torch.cuda.is_available(),
+                                                     reason='no CUDA device'))
+DEVICES = ['cpu', CUDA]
+
 
 # ----------------------------------------------------------------------------- references
 # correlation_loop (tests/reference_tcm.py): loop over displacements, zero outside.
@@ -55,15 +60,15 @@ def naive_tempo_match(f1, f2, P, sigma, temperature):
     return flow, conf
 
 
-def unit(shape, dtype=torch.float64, seed=0):
+def unit(shape, dtype=torch.float64, seed=0, device='cpu'):
     g = torch.Generator().manual_seed(seed)
     x = torch.randn(*shape, generator=g, dtype=torch.float64)
-    return (x / x.norm(dim=1, keepdim=True)).to(dtype)
+    return (x / x.norm(dim=1, keepdim=True)).to(device, dtype)
 
 
-def randn(shape, dtype=torch.float64, seed=0):
+def randn(shape, dtype=torch.float64, seed=0, device='cpu'):
     g = torch.Generator().manual_seed(seed)
-    return torch.randn(*shape, generator=g, dtype=torch.float64).to(dtype)
+    return torch.randn(*shape, generator=g, dtype=torch.float64).to(device, dtype)
 
 
 # ----------------------------------------------------------------------------- forward
@@ -133,17 +138,19 @@ def test_argmax_ties_pick_the_first_maximum():
 
 # ----------------------------------------------------------------------------- gradients
 
-def test_correlation_gradcheck():
-    f1 = randn((1, 3, 4, 5), seed=5).requires_grad_()
-    f2 = randn((1, 3, 4, 5), seed=6).requires_grad_()
+@pytest.mark.parametrize('device', DEVICES)
+def test_correlation_gradcheck(device):
+    f1 = randn((1, 3, 4, 5), seed=5, device=device).requires_grad_()
+    f2 = randn((1, 3, 4, 5), seed=6, device=device).requires_grad_()
     assert torch.autograd.gradcheck(lambda a, b: correlation(a, b, 5, 2, backend='native'),
                                     (f1, f2))
 
 
+@pytest.mark.parametrize('device', DEVICES)
 @pytest.mark.parametrize('P,sigma,temperature', [(5, 2.0, 10.0), (3, 5.0, 100.0)])
-def test_tempo_match_gradcheck(P, sigma, temperature):
-    f1 = (0.5 * unit((2, 4, 5, 6), seed=7)).requires_grad_()
-    f2 = (0.5 * unit((2, 4, 5, 6), seed=8)).requires_grad_()
+def test_tempo_match_gradcheck(P, sigma, temperature, device):
+    f1 = (0.5 * unit((2, 4, 5, 6), seed=7, device=device)).requires_grad_()
+    f2 = (0.5 * unit((2, 4, 5, 6), seed=8, device=device)).requires_grad_()
     assert torch.autograd.gradcheck(
         lambda a, b: tempo_match(a, b, P, sigma, temperature, backend='native'), (f1, f2))
 
@@ -203,10 +210,12 @@ def test_tempo_match_saves_only_its_inputs():
 
 # ----------------------------------------------------------------------------- layouts, dtypes
 
-def test_channels_last_and_non_contiguous_inputs():
-    base1, base2 = unit((2, 6, 7, 10), seed=18), unit((2, 6, 7, 10), seed=19)
+@pytest.mark.parametrize('device', DEVICES)
+def test_channels_last_and_non_contiguous_inputs(device):
+    base1 = unit((2, 6, 7, 10), seed=18, device=device)
+    base2 = unit((2, 6, 7, 10), seed=19, device=device)
     f1 = base1.contiguous(memory_format=torch.channels_last).requires_grad_()
-    wide = torch.zeros(2, 6, 7, 20, dtype=torch.float64)
+    wide = torch.zeros(2, 6, 7, 20, dtype=torch.float64, device=device)
     wide[..., ::2] = base2
     f2 = wide[..., ::2].requires_grad_()  # strided view, not contiguous in any format
     assert not f2.is_contiguous() and f1.is_contiguous(memory_format=torch.channels_last)
@@ -223,15 +232,16 @@ def test_channels_last_and_non_contiguous_inputs():
     assert f1.grad.is_contiguous(memory_format=torch.channels_last)
     corr = correlation(f1, f2.detach().transpose(2, 3).contiguous().transpose(2, 3), 5,
                        backend='native')
-    torch.testing.assert_close(corr, correlation_loop(base1, base2, 5))
+    torch.testing.assert_close(corr.cpu(), correlation_loop(base1.cpu(), base2.cpu(), 5))
 
 
+@pytest.mark.parametrize('device', DEVICES)
 @pytest.mark.parametrize('dtype', [torch.bfloat16, torch.float16])
-def test_half_inputs_accumulate_in_float32(dtype):
-    f1, f2 = unit((2, 64, 8, 9), dtype, 20), unit((2, 64, 8, 9), dtype, 21)
-    corr = correlation(f1, f2, 7, backend='native')
+def test_half_inputs_accumulate_in_float32(dtype, device):
+    f1, f2 = unit((2, 64, 8, 9), dtype, 20, device), unit((2, 64, 8, 9), dtype, 21, device)
+    corr = correlation(f1, f2, 7, backend='native').cpu()
     assert corr.dtype == dtype
-    ref = correlation_loop(f1.double(), f2.double(), 7)
+    ref = correlation_loop(f1.cpu().double(), f2.cpu().double(), 7)
     # only the final rounding to `dtype` remains (a half-precision accumulation of 64
     # products would be off by far more than one rounding step)
     eps = torch.finfo(dtype).eps
@@ -255,9 +265,9 @@ def test_bf16_autocast_forward_and_backward():
     assert x.grad is not None and torch.isfinite(x.grad).all() and x.grad.abs().sum() > 0
 
 
-def _compile_check(backend):
-    f1 = unit((2, 8, 7, 9), torch.float32, 23).requires_grad_()
-    f2 = unit((2, 8, 7, 9), torch.float32, 24).requires_grad_()
+def _compile_check(backend, device='cpu'):
+    f1 = unit((2, 8, 7, 9), torch.float32, 23, device).requires_grad_()
+    f2 = unit((2, 8, 7, 9), torch.float32, 24, device).requires_grad_()
 
     def fn(a, b):
         flow, conf = tempo_match(a * 2.0, b, 5, backend='native')
@@ -280,9 +290,10 @@ def test_torch_compile_traces_the_ops():
     _compile_check('aot_eager')
 
 
-@pytest.mark.slow
-def test_torch_compile_inductor_cpu():
-    _compile_check('inductor')
+@pytest.mark.parametrize('device', [pytest.param('cpu', marks=pytest.mark.slow), CUDA])
+def test_torch_compile_inductor(device):
+    """Inductor checks the strides the kernels return against the fake kernels'."""
+    _compile_check('inductor', device)
 
 
 def test_fake_kernels_give_shapes_and_dtypes():

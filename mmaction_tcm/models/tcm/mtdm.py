@@ -16,7 +16,8 @@ class MTDM(nn.Module):
 
     Channel reduction (1x1 conv, BN, ReLU), L2 normalisation, then ``tempo_match`` on the
     fast pairs ``(t, t+1)`` and the slow pairs ``(0, t+1)``; the ``T-1`` pair outputs are
-    padded to ``T`` by repeating the last pair.
+    padded to ``T`` by repeating the last pair. The pair ``(0, 1)``, both fast and slow, is
+    matched once.
 
     Args:
         in_channels: ``C`` of the input.
@@ -58,15 +59,27 @@ class MTDM(nn.Module):
         NT, C, H, W = feat.shape
         N = NT // T
         feat = feat.view(N, T, C, H, W)
-        later = feat[:, 1:]                                    # (N, T-1, C, H, W)
-        fast_first = feat[:, :-1]
-        slow_first = feat[:, :1].expand_as(later)
-        first = torch.stack([fast_first, slow_first], dim=1)   # (N, 2, T-1, C, H, W)
-        second = torch.stack([later, later], dim=1)
-        first = first.reshape(-1, C, H, W)
-        second = second.reshape(-1, C, H, W)
-        flow, confidence = tempo_match(first, second, self.patch_size, self.sigma,
-                                       self.temperature, backend=self.corr_backend)
-        motion = torch.cat([flow, confidence], dim=1).view(N, 2, T - 1, 3, H, W)
+        # fast pairs (t, t+1), t = 0..T-2
+        fast = self._match(feat[:, :-1], feat[:, 1:])          # (N, T-1, 3, H, W)
+        # slow pairs (0, t+1): (0, 1) is the first fast pair, so only t >= 1 is matched
+        if T > 2:
+            rest = self._match(feat[:, :1].expand(N, T - 2, C, H, W), feat[:, 2:])
+            slow = torch.cat([fast[:, :1], rest], dim=1)
+        else:
+            slow = fast
+        motion = torch.stack([fast, slow], dim=1)               # (N, 2, T-1, 3, H, W)
         motion = torch.cat([motion, motion[:, :, -1:]], dim=2)  # pad T-1 -> T
         return motion.permute(0, 2, 1, 3, 4, 5).reshape(NT, 6, H, W)
+
+    def _match(self, first: torch.Tensor, second: torch.Tensor) -> torch.Tensor:
+        """``(N, K, C, H, W)`` pairs of maps -> ``(N, K, 3, H, W)`` ``[u, v, confidence]``.
+
+        Views go in as they are (the ops accept any strides; a broadcast first frame of a
+        single clip stays a stride-0 view), so no stacked copies of the features are made.
+        """
+        N, K, C, H, W = first.shape
+        flow, confidence = tempo_match(first.reshape(N * K, C, H, W),
+                                       second.reshape(N * K, C, H, W), self.patch_size,
+                                       self.sigma, self.temperature,
+                                       backend=self.corr_backend)
+        return torch.cat([flow, confidence], dim=1).view(N, K, 3, H, W)
