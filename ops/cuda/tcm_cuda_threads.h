@@ -47,23 +47,37 @@ TCM_HD void cost_entry(int64_t idx, const T* f1, const T* f2, const Dims& d, T* 
   cost[idx] = s;
 }
 
+// Element `idx` of a (B, C, H, W) map: its image b, channel plane bc = b * C + c, pixel
+// p = y * W + x, and the window rows [ilo, ihi] / columns [jlo, jhi] whose displacement
+// from (y, x) stays inside the map.
+struct Element {
+  int64_t b, bc, p;
+  int y, x, ilo, ihi, jlo, jhi;
+};
+
+TCM_HD Element element_at(int64_t idx, const Dims& d) {
+  Element e;
+  e.p = idx % d.HW;
+  e.bc = idx / d.HW;
+  e.b = e.bc / d.C;
+  e.y = static_cast<int>(e.p / d.W);
+  e.x = static_cast<int>(e.p % d.W);
+  tcm::valid_range(e.y, int(d.H), d.R, d.dil, d.P, &e.ilo, &e.ihi);
+  tcm::valid_range(e.x, int(d.W), d.R, d.dil, d.P, &e.jlo, &e.jhi);
+  return e;
+}
+
 // d(loss)/d(f1)[b, c, h, w] = sum_k gcost[b, k, h, w] * f2[b, c, h + dy_k, w + dx_k].
 // `idx` runs over B * C * H * W.
 template <typename T>
 TCM_HD void grad_f1_entry(int64_t idx, const T* gcost, const T* f2, const Dims& d, T* gf1) {
-  const int64_t p = idx % d.HW;
-  const int64_t bc = idx / d.HW;
-  const int64_t b = bc / d.C;
-  const int h = static_cast<int>(p / d.W), w = static_cast<int>(p % d.W);
-  int ilo, ihi, jlo, jhi;
-  tcm::valid_range(h, int(d.H), d.R, d.dil, d.P, &ilo, &ihi);
-  tcm::valid_range(w, int(d.W), d.R, d.dil, d.P, &jlo, &jhi);
-  const T* g = gcost + b * d.PP * d.HW + p;
-  const T* src = f2 + bc * d.HW;
+  const Element e = element_at(idx, d);
+  const T* g = gcost + e.b * d.PP * d.HW + e.p;
+  const T* src = f2 + e.bc * d.HW;
   T s = T(0);
-  for (int i = ilo; i <= ihi; ++i) {
-    const int64_t row = int64_t(h + (i - d.R) * d.dil) * d.W + w - d.R * d.dil;
-    for (int j = jlo; j <= jhi; ++j)
+  for (int i = e.ilo; i <= e.ihi; ++i) {
+    const int64_t row = int64_t(e.y + (i - d.R) * d.dil) * d.W + e.x - d.R * d.dil;
+    for (int j = e.jlo; j <= e.jhi; ++j)
       s += g[(int64_t(i) * d.P + j) * d.HW] * src[row + int64_t(j) * d.dil];
   }
   gf1[idx] = s;
@@ -75,22 +89,16 @@ TCM_HD void grad_f1_entry(int64_t idx, const T* gcost, const T* f2, const Dims& 
 // `idx` runs over B * C * H * W.
 template <typename T>
 TCM_HD void grad_f2_entry(int64_t idx, const T* gcost, const T* f1, const Dims& d, T* gf2) {
-  const int64_t q = idx % d.HW;
-  const int64_t bc = idx / d.HW;
-  const int64_t b = bc / d.C;
-  const int y = static_cast<int>(q / d.W), x = static_cast<int>(q % d.W);
-  int ilo, ihi, jlo, jhi;  // mirrored window rows / columns with an in-bounds source
-  tcm::valid_range(y, int(d.H), d.R, d.dil, d.P, &ilo, &ihi);
-  tcm::valid_range(x, int(d.W), d.R, d.dil, d.P, &jlo, &jhi);
-  const T* g = gcost + b * d.PP * d.HW;
-  const T* src = f1 + bc * d.HW;
+  const Element e = element_at(idx, d);  // its ranges, mirrored, have an in-bounds source
+  const T* g = gcost + e.b * d.PP * d.HW;
+  const T* src = f1 + e.bc * d.HW;
   T s = T(0);
-  for (int im = ilo; im <= ihi; ++im) {
+  for (int im = e.ilo; im <= e.ihi; ++im) {
     const int i = d.P - 1 - im;
-    const int h = y - (i - d.R) * d.dil;
-    for (int jm = jlo; jm <= jhi; ++jm) {
+    const int h = e.y - (i - d.R) * d.dil;
+    for (int jm = e.jlo; jm <= e.jhi; ++jm) {
       const int j = d.P - 1 - jm;
-      const int64_t p = int64_t(h) * d.W + x - (j - d.R) * d.dil;
+      const int64_t p = int64_t(h) * d.W + e.x - (j - d.R) * d.dil;
       s += g[(int64_t(i) * d.P + j) * d.HW + p] * src[p];
     }
   }
