@@ -140,7 +140,11 @@ def print_table(title, rows, baseline):
               f'{ms(fwd[1])} | {ms(both[1])} |')
 
 
-# ---------------------------------------------------------------- memory (subprocess)
+# ---------------------------------------------------------------- memory
+
+# the matching-stage implementations whose peak memory is compared
+MEMORY_IMPLS = {'native fused': native.tempo_match_native,
+                'pytorch unfused': tempo_match_torch}
 
 def _rss_kib(field):
     for line in Path('/proc/self/status').read_text().splitlines():
@@ -157,7 +161,7 @@ def _reset_peak():
 def memory_child(impl, shape, P):
     """Peak RSS growth (MiB) of tempo_match forward (autograd on) and forward + backward."""
     torch.manual_seed(0)
-    fn = {'native fused': native.tempo_match_native, 'pytorch unfused': tempo_match_torch}[impl]
+    fn = MEMORY_IMPLS[impl]
     small = [F.normalize(torch.randn(shape[0], shape[1], 6, 6), dim=1).requires_grad_()
              for _ in range(2)]
     warm = fn(*small, P)  # loads libraries, starts threads
@@ -174,7 +178,7 @@ def memory_child(impl, shape, P):
 
 def measure_memory(shape, P):
     results = {}
-    for impl in ('native fused', 'pytorch unfused'):
+    for impl in MEMORY_IMPLS:
         cmd = [sys.executable, __file__, '--memory-child', impl, '--batch', str(shape[0]),
                '--channels', str(shape[1]), '--size', str(shape[2]), str(shape[3]),
                '--patch', str(P)]
@@ -187,8 +191,7 @@ def measure_memory(shape, P):
 def measure_memory_cuda(shape, P, device):
     """Peak CUDA memory growth (MiB, allocator peak) of the matching stage, per implementation."""
     results = {}
-    for impl, fn in (('native fused', native.tempo_match_native),
-                     ('pytorch unfused', tempo_match_torch)):
+    for impl, fn in MEMORY_IMPLS.items():
         torch.manual_seed(0)
         f1, f2 = (F.normalize(torch.randn(*shape, device=device), dim=1).requires_grad_()
                   for _ in range(2))
