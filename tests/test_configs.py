@@ -169,7 +169,7 @@ def test_optimizer_covers_every_parameter_with_the_released_policy(name):
 
 def test_table7_and_table8_variants_build_what_they_claim():
     from mmaction_tcm.models.tcm.mtdm import MTDM
-    from mmaction_tcm.models.tcm.tam import TAM
+    from mmaction_tcm.models.tcm.tam import TemporalAttentionModule
     stages = {'res2': {1}, 'res3': {2}, 'res4': {3}, 'res5': {4}, 'res23': {1, 2},
               'res234': {1, 2, 3}, 'res2345': {1, 2, 3, 4}}
     for variant, layers in stages.items():
@@ -181,7 +181,7 @@ def test_table7_and_table8_variants_build_what_they_claim():
                                        ('res3', True, True)):
         backbone = MODELS.build(load(f'tcm_r18_sthv1_{variant}.py').model.backbone)
         kinds = {type(m) for m in backbone.modules()}
-        assert (MTDM in kinds, TAM in kinds) == (has_mtdm, has_tam), variant
+        assert (MTDM in kinds, TemporalAttentionModule in kinds) == (has_mtdm, has_tam), variant
 
 
 def test_sample_segment_views_matches_sampleframes_and_orders_views_clip_major():

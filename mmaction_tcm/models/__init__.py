@@ -1,4 +1,4 @@
 from .backbones import *  # noqa: F401,F403  (registers the backbones)
-from .tcm import MTDM, TAM, TCM, TemporalECA
+from .tcm import MTDM, TCM, TemporalAttentionModule, TemporalECA
 
-__all__ = ['TCM', 'MTDM', 'TAM', 'TemporalECA', 'ResNetTSMTCM']
+__all__ = ['TCM', 'MTDM', 'TemporalAttentionModule', 'TemporalECA', 'ResNetTSMTCM']

@@ -1,6 +1,7 @@
 from .conv_bn_stack import ConvBNStack
 from .mtdm import MTDM, l2_normalize_channels
-from .tam import TAM, TemporalECA, eca_kernel_size
+from .tam import TemporalAttentionModule, TemporalECA, eca_kernel_size
 from .tcm import TCM
 
-__all__ = ['TCM', 'ConvBNStack', 'MTDM', 'TAM', 'TemporalECA', 'eca_kernel_size', 'l2_normalize_channels']
+__all__ = ['TCM', 'ConvBNStack', 'MTDM', 'TemporalAttentionModule', 'TemporalECA',
+           'eca_kernel_size', 'l2_normalize_channels']

@@ -1,4 +1,7 @@
-"""Temporal Attention Module (TAM), as released."""
+"""The paper's Temporal Attention Module (TAM), as released.
+
+The class is ``TemporalAttentionModule``: MMAction2 has its own, unrelated ``TAM``
+(TANet's temporal adaptive module)."""
 import math
 
 import torch
@@ -62,7 +65,7 @@ class TemporalECA(nn.Module):
             residual, x, weight)
 
 
-class TAM(nn.Module):
+class TemporalAttentionModule(nn.Module):
     """Lifts the 6 motion channels back to ``out_channels`` and re-weights frames.
 
     conv1: three 3x3 convs 6->6 (groups 3), 1x1 6->16; conv2..conv4: depthwise 3x3 then

@@ -8,7 +8,7 @@ from ...ops.backends import BACKENDS
 from ...ops.validation import check_positive
 from .conv_bn_stack import ConvBNStack
 from .mtdm import MTDM
-from .tam import TAM
+from .tam import TemporalAttentionModule
 
 
 def _check_int(name: str, value, minimum: int) -> None:
@@ -63,7 +63,7 @@ class TCM(nn.Module):
             self.mtdm = ConvBNStack(nn.Conv2d(in_channels, MTDM.out_channels, 1, bias=False),
                                     nn.BatchNorm2d(MTDM.out_channels), nn.ReLU(inplace=True))
         if use_tam:
-            self.tam = TAM(in_channels, num_segments, MTDM.out_channels)
+            self.tam = TemporalAttentionModule(in_channels, num_segments, MTDM.out_channels)
         else:
             self.tam = ConvBNStack(nn.Conv2d(MTDM.out_channels, in_channels, 1, bias=False),
                                    nn.BatchNorm2d(in_channels))
@@ -87,6 +87,6 @@ class TCM(nn.Module):
         if x.shape[0] % self.num_segments != 0:
             raise ValueError(f'TCM input batch {x.shape[0]} is not a multiple of '
                              f'num_segments={self.num_segments}')
-        if isinstance(self.tam, TAM):  # fuses the residual add into the attention product
+        if isinstance(self.tam, TemporalAttentionModule):  # fuses the residual add into the attention product
             return self.tam(self.mtdm(x), residual=x)
         return x + self.tam(self.mtdm(x))
