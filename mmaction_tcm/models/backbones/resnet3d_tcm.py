@@ -6,12 +6,11 @@ import torch
 from mmaction.models.backbones import ResNet3d
 from mmaction.registry import MODELS
 
-from .tcm_5d import apply_tcm_5d
-from .tcm_placement import add_tcm_blocks, check_tcm_stages, tcm_name
+from .tcm_placement import TCMPlacementMixin
 
 
 @MODELS.register_module()
-class ResNet3dTCM(ResNet3d):
+class ResNet3dTCM(TCMPlacementMixin, ResNet3d):
     """MMAction2's ``ResNet3d`` with a :class:`TCM` after each stage in ``tcm_stages``.
 
     Everything else (stem, inflation pattern, 2-D -> 3-D ImageNet weight inflation with
@@ -21,8 +20,9 @@ class ResNet3dTCM(ResNet3d):
 
     Args:
         depth: 18, 34, 50, 101 or 152.
-        tcm_stages: stage indices followed by a TCM (0 = res2 ... 3 = res5); ``(1,)``
-            is the paper's placement (after res3); ``()`` is plain I3D.
+        tcm_stages: stages followed by a TCM (0 = res2 ... 3 = res5, see
+            :class:`TCMPlacementMixin`); ``(1,)`` is the paper's placement (after res3);
+            ``()`` is plain I3D.
         tcm_num_segments: ``T'`` at the TCM stage: 4 for a 32-frame clip through the
             I3D-R50 config (conv1 and pool1 each halve T, pool2 after res2 halves it again).
         tcm_cfg: extra :class:`TCM` arguments (``patch_size``, ``corr_backend``, ...): one
@@ -32,34 +32,28 @@ class ResNet3dTCM(ResNet3d):
     Shape: ``(N, 3, T, H, W) -> (N, C_out, T_out, H_out, W_out)``.
     """
 
+    tcm_features_5d = True
+
     def __init__(self, depth: int = 50, tcm_stages: Sequence[int] = (1,),
                  tcm_num_segments: int = 4, tcm_cfg: dict = None, **kwargs):
         super().__init__(depth, **kwargs)
-        self.tcm_stages = check_tcm_stages(tcm_stages, self.num_stages)
         self.tcm_num_segments = tcm_num_segments
-        channels = [self.block.expansion * self.base_channels * 2 ** i
-                    for i in range(self.num_stages)]
-        add_tcm_blocks(self, self.tcm_stages, channels, tcm_num_segments,
-                       tcm_cfg)
+        self.add_tcms(tcm_stages, tcm_num_segments, tcm_cfg)
 
     def init_weights(self, pretrained: str = None) -> None:
         """``ResNet3d`` init (inflated 2-D ImageNet weights or from scratch); TCM keeps
         its released init."""
         super().init_weights(pretrained)
-        for s in self.tcm_stages:
-            getattr(self, tcm_name(s)).init_weights()
+        self.init_tcms()
+
+    def after_stage(self, stage: int, x: torch.Tensor) -> torch.Tensor:
+        """``ResNet3d``'s temporal pool2 after res2 (when enabled), then the stage's TCM."""
+        if stage == 0 and self.with_pool2:
+            x = self.pool2(x)
+        return super().after_stage(stage, x)
 
     def forward(self, x: torch.Tensor):
         x = self.conv1(x)
         if self.with_pool1:
             x = self.maxpool(x)
-        outs = []
-        for i, layer_name in enumerate(self.res_layers):
-            x = getattr(self, layer_name)(x)
-            if i == 0 and self.with_pool2:
-                x = self.pool2(x)
-            if i in self.tcm_stages:
-                x = apply_tcm_5d(getattr(self, tcm_name(i)), x)
-            if i in self.out_indices:
-                outs.append(x)
-        return outs[0] if len(outs) == 1 else tuple(outs)
+        return self.forward_stages(x)

@@ -6,18 +6,19 @@ import torch
 from mmaction.models.backbones import ResNetTSM
 from mmaction.registry import MODELS
 
-from .tcm_placement import add_tcm_blocks, check_tcm_stages, tcm_name
+from .tcm_placement import TCMPlacementMixin
 
 
 @MODELS.register_module()
-class ResNetTSMTCM(ResNetTSM):
+class ResNetTSMTCM(TCMPlacementMixin, ResNetTSM):
     """MMAction2's ``ResNetTSM`` with a :class:`TCM` after each stage in ``tcm_stages``.
 
     Args:
         depth: 18, 34, 50, 101 or 152.
         num_segments: frames per clip ``T``.
-        tcm_stages: stage indices followed by a TCM (0 = res2 ... 3 = res5); ``(1,)`` is
-            the released placement (after res3); ``()`` is plain TSM.
+        tcm_stages: stages followed by a TCM (0 = res2 ... 3 = res5, see
+            :class:`TCMPlacementMixin`); ``(1,)`` is the released placement (after res3);
+            ``()`` is plain TSM.
         tcm_cfg: extra :class:`TCM` arguments (``patch_size``, ``corr_backend``, ...): one
             dict for every stage, or a list with one dict per entry of ``tcm_stages``.
         pretrained: a local torchvision-format ImageNet checkpoint, or None.
@@ -31,15 +32,12 @@ class ResNetTSMTCM(ResNetTSM):
         if pretrained is None:
             kwargs['pretrained2d'] = False  # ResNetTSM would try to load `None`
         super().__init__(depth, num_segments=num_segments, pretrained=pretrained, **kwargs)
-        self.tcm_stages = check_tcm_stages(tcm_stages, self.num_stages)
-        channels = [self.block.expansion * 64 * 2 ** i for i in range(self.num_stages)]
-        add_tcm_blocks(self, self.tcm_stages, channels, num_segments, tcm_cfg)
+        self.add_tcms(tcm_stages, num_segments, tcm_cfg)
 
     def init_weights(self) -> None:
         """ImageNet weights for the trunk (when given); TCM keeps its released init."""
         super().init_weights()
-        for s in self.tcm_stages:
-            getattr(self, tcm_name(s)).init_weights()
+        self.init_tcms()
 
     def forward(self, x: torch.Tensor):
         if x.dim() != 4 or x.shape[0] % self.num_segments != 0:
@@ -47,13 +45,4 @@ class ResNetTSMTCM(ResNetTSM):
             raise ValueError(f'ResNetTSMTCM input must be (N*T, C, H, W) with a batch that is '
                              f'a multiple of num_segments={self.num_segments}, got shape '
                              f'{tuple(x.shape)}')
-        x = self.conv1(x)
-        x = self.maxpool(x)
-        outs = []
-        for i, layer_name in enumerate(self.res_layers):
-            x = getattr(self, layer_name)(x)
-            if i in self.tcm_stages:
-                x = getattr(self, tcm_name(i))(x)
-            if i in self.out_indices:
-                outs.append(x)
-        return outs[0] if len(outs) == 1 else tuple(outs)
+        return self.forward_stages(self.maxpool(self.conv1(x)))

@@ -3,7 +3,6 @@ from typing import Sequence
 
 import torch
 import torch.nn as nn
-import torch.utils.checkpoint as cp
 from mmcv.cnn import ConvModule
 from mmengine.model import BaseModule
 from torch.nn.modules.utils import _triple
@@ -11,9 +10,10 @@ from torch.nn.modules.utils import _triple
 from mmaction.registry import MODELS
 
 from .resnet3d_tcm import ResNet3dTCM
+from .residual_block import ResidualForwardMixin
 
 
-class ResNeXtBottleneck3d(BaseModule):
+class ResNeXtBottleneck3d(ResidualForwardMixin, BaseModule):
     """ResNeXt bottleneck: 1x1x1 conv -> grouped 3x3x3 conv (``cardinality`` groups,
     carries the stride in T, H and W) -> 1x1x1 conv to ``planes * 2``, each with BN (ReLU
     after the first two); + shortcut -> ReLU.
@@ -56,16 +56,8 @@ class ResNeXtBottleneck3d(BaseModule):
         self.relu = nn.ReLU(inplace=True)
         self.with_cp = with_cp
 
-    def _residual(self, x: torch.Tensor) -> torch.Tensor:
-        out = self.conv3(self.conv2(self.conv1(x)))
-        return out + (x if self.downsample is None else self.downsample(x))
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        if self.with_cp and x.requires_grad:
-            out = cp.checkpoint(self._residual, x, use_reentrant=False)
-        else:
-            out = self._residual(x)
-        return self.relu(out)
+    def branch(self, x: torch.Tensor) -> torch.Tensor:
+        return self.conv3(self.conv2(self.conv1(x)))
 
 
 @MODELS.register_module()

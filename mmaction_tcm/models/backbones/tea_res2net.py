@@ -3,18 +3,17 @@ from typing import Sequence
 
 import torch
 import torch.nn as nn
-import torch.utils.checkpoint as cp
 from mmcv.cnn import ConvModule
 
 from mmaction.models.backbones import ResNet
 from mmaction.registry import MODELS
 
-from ..tcm import TCM
-from .tcm_placement import add_tcm_blocks, check_tcm_stages, tcm_name
+from .residual_block import ResidualForwardMixin
+from .tcm_placement import TCMPlacementMixin
 from .tea_modules import MotionExcitation, TemporalConv
 
 
-class TEABottle2neck(nn.Module):
+class TEABottle2neck(ResidualForwardMixin, nn.Module):
     """Res2Net bottleneck with TEA's motion excitation and multiple temporal aggregation.
 
     1x1 conv-BN-ReLU (``inplanes -> width*scale``) -> ME -> ``scale`` splits of ``width``;
@@ -66,7 +65,7 @@ class TEABottle2neck(nn.Module):
         self.downsample = downsample
         self.relu = nn.ReLU(inplace=True)
 
-    def _residual(self, x: torch.Tensor) -> torch.Tensor:
+    def branch(self, x: torch.Tensor) -> torch.Tensor:
         t = self.num_segments
         splits = torch.split(self.me(self.conv1(x), t), self.width, dim=1)
         outs = []
@@ -75,19 +74,11 @@ class TEABottle2neck(nn.Module):
             outs.append(conv(self.tconvs[i](sp, t)))
         last = self.tconvs[-1](splits[-1], t)
         outs.append(self.pool(last) if self.is_stage else last)
-        out = self.conv3(torch.cat(outs, dim=1))
-        return out + (x if self.downsample is None else self.downsample(x))
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        if self.with_cp and x.requires_grad:
-            out = cp.checkpoint(self._residual, x, use_reentrant=False)
-        else:
-            out = self._residual(x)
-        return self.relu(out)
+        return self.conv3(torch.cat(outs, dim=1))
 
 
 @MODELS.register_module()
-class TEARes2Net(ResNet):
+class TEARes2Net(TCMPlacementMixin, ResNet):
     """TEA on the original Res2Net 26w_4s (not v1b), with a TCM after chosen stages.
 
     MMAction2's ``ResNet`` with :class:`TEABottle2neck` blocks: same stem (7x7/2 conv,
@@ -101,8 +92,9 @@ class TEARes2Net(ResNet):
     Args:
         depth: 50 (blocks 3, 4, 6, 3) or 101 (3, 4, 23, 3).
         num_segments: frames ``T`` per clip.
-        tcm_stages: stage indices followed by a TCM (0 = res2 ... 3 = res5); ``(1,)``
-            places it after res3 as in the paper; ``()`` is plain TEA.
+        tcm_stages: stages followed by a TCM (0 = res2 ... 3 = res5, see
+            :class:`TCMPlacementMixin`); ``(1,)`` places it after res3 as in the paper;
+            ``()`` is plain TEA.
         tcm_cfg: extra :class:`TCM` arguments (``patch_size``, ``corr_backend``, ...): one
             dict for every stage, or a list with one dict per entry of ``tcm_stages``.
         pretrained: local ImageNet Res2Net-{50,101} 26w_4s checkpoint, or None.
@@ -128,28 +120,19 @@ class TEARes2Net(ResNet):
         for m in self.modules():
             if isinstance(m, TEABottle2neck):
                 m.num_segments = num_segments
-        self.tcm_stages = check_tcm_stages(tcm_stages, self.num_stages)
-        channels = [self.block.expansion * 64 * 2 ** i for i in range(self.num_stages)]
-        add_tcm_blocks(self, self.tcm_stages, channels, num_segments, tcm_cfg)
+        self.add_tcms(tcm_stages, num_segments, tcm_cfg)
 
     def init_weights(self) -> None:
         """ImageNet Res2Net weights (or Kaiming / constant init) for the trunk; ME,
         temporal convs and TCM then take their own init."""
         super().init_weights()
         for m in self.modules():
-            if isinstance(m, (MotionExcitation, TemporalConv, TCM)):
+            if isinstance(m, (MotionExcitation, TemporalConv)):
                 m.init_weights()
+        self.init_tcms()
 
     def forward(self, x: torch.Tensor):
         if x.shape[0] % self.num_segments != 0:
             raise ValueError(f'TEARes2Net input batch {x.shape[0]} is not a multiple of '
                              f'num_segments={self.num_segments}')
-        x = self.maxpool(self.conv1(x))
-        outs = []
-        for i, layer_name in enumerate(self.res_layers):
-            x = getattr(self, layer_name)(x)
-            if i in self.tcm_stages:
-                x = getattr(self, tcm_name(i))(x)
-            if i in self.out_indices:
-                outs.append(x)
-        return outs[0] if len(outs) == 1 else tuple(outs)
+        return self.forward_stages(self.maxpool(self.conv1(x)))
