@@ -1,18 +1,27 @@
 """mmaction_tcm: the Temporal Correlation Module for MMAction2 1.x.
 
-Importing this package applies the compatibility fixes for the pinned stack
-(:mod:`mmaction_tcm.compat`) and registers ``TCM`` and the TCM backbones into
-``mmaction.registry.MODELS``.
+``import mmaction_tcm`` (or ``custom_imports = dict(imports=['mmaction_tcm'])`` in a config)
+
+1. applies the two fixes that must precede ``import mmaction.models`` on the pinned stack
+   (:mod:`mmaction_tcm.compat`);
+2. registers our modules into MMAction2's registries: ``TCM`` and the TCM backbones,
+   the datasets' transforms, ``RNGStateHook`` and ``CPUAutocastOptimWrapper``;
+3. adds the types mmengine writes into checkpoints to torch's ``weights_only`` allow-list
+   (without them torch >= 2.6 refuses mmengine 0.10.7's own checkpoints).
+
+It replaces no mmengine function. The engine changes (atomic checkpoint writes, resuming
+from the newest intact checkpoint, weights-only checkpoint loading, CPU multi-process runs)
+are switched on explicitly: :func:`mmaction_tcm.engine.enable_engine_changes`, or
+``'mmaction_tcm.engine.runtime'`` in a config's ``custom_imports``.
 """
-from .compat import apply_all as _apply_compat
+from .compat import apply_before_mmaction_models as _apply_before_mmaction_models
 
-_apply_compat()
+_apply_before_mmaction_models()
 
-from . import models, ops  # noqa: E402,F401  (registers into mmaction's registries)
-from . import datasets  # noqa: E402,F401  (SampleSegmentViews test-time sampler)
-from .engine import apply_engine_patches as _apply_engine_patches  # noqa: E402
-
-_apply_engine_patches()  # atomic checkpoint writes, safe load_from/resume
+from . import models, ops, datasets, engine  # noqa: E402,F401  (registration)
+from .engine.safe_loading import allow_mmengine_checkpoint_globals  # noqa: E402
 from .version import __version__  # noqa: E402
+
+allow_mmengine_checkpoint_globals()
 
 __all__ = ['models', 'ops', '__version__']

@@ -1,4 +1,5 @@
-"""Compatibility fixes applied by `import mmaction_tcm` (each in a fresh interpreter)."""
+"""What `import mmaction_tcm` does (compatibility fixes, registration) and what it leaves to
+an explicit switch (the engine changes); each case in a fresh interpreter."""
 import os
 import subprocess
 import sys
@@ -115,7 +116,7 @@ def test_runner_checkpoint_loads_weights_only(tmp_path):
 
 @pytest.mark.parametrize('name', ['exec', 'os.system'])
 def test_allow_list_has_no_callables_that_run_code(name):
-    from mmaction_tcm.compat.safe_load import allowed_globals
+    from mmaction_tcm.engine.safe_loading import allowed_globals
     names = {f'{g.__module__}.{g.__name__}' for g in allowed_globals() if not isinstance(g, tuple)}
     assert not any(n.endswith(name.split('.')[-1]) and 'numpy' not in n for n in names)
 
@@ -131,8 +132,93 @@ def test_getattr_is_restricted_to_history_buffer_methods(tmp_path):
 
     path = tmp_path / 'getattr.pth'
     torch.save({'x': GetattrExploit()}, path)
-    from mmaction_tcm.compat import safe_torch_load
+    from mmaction_tcm.engine import safe_torch_load
     with pytest.raises(ValueError, match='refusing to load'):
         safe_torch_load(str(path))
     with pytest.raises(pickle.UnpicklingError):
         torch.load(path, weights_only=True)
+
+
+# The mmengine functions the engine changes replace, read in a child process.
+ENGINE_STATE = """
+def engine_state():
+    from mmengine.dist import utils as dist_utils
+    from mmengine.fileio.backends.local_backend import LocalBackend
+    from mmengine.model import MMDistributedDataParallel
+    from mmengine.runner import runner as runner_mod
+    from mmengine.runner.checkpoint import CheckpointLoader
+    return {'put': LocalBackend.put, 'put_text': LocalBackend.put_text,
+            'find_latest_checkpoint': runner_mod.find_latest_checkpoint,
+            'local_loader': CheckpointLoader._schemes[''],
+            'init_dist_pytorch': dist_utils._init_dist_pytorch,
+            'ddp_init': MMDistributedDataParallel.__init__}
+def changed(before, after):
+    return sorted(k for k in before if before[k] is not after[k])
+"""
+ALL_CHANGED = ['ddp_init', 'find_latest_checkpoint', 'init_dist_pytorch', 'local_loader',
+               'put', 'put_text']
+
+
+def test_import_registers_and_replaces_no_mmengine_function():
+    res = run_python(ENGINE_STATE + """
+before = engine_state()
+import mmaction_tcm
+from mmaction.registry import HOOKS, MODELS, OPTIM_WRAPPERS
+assert MODELS.get('TCM') is not None and MODELS.get('ResNet3dTCM') is not None
+assert HOOKS.get('RNGStateHook') is not None
+assert OPTIM_WRAPPERS.get('CPUAutocastOptimWrapper') is not None
+print('IMPORT', changed(before, engine_state()))
+import mmaction_tcm.engine.runtime
+print('RUNTIME', changed(before, engine_state()))
+""")
+    assert res.returncode == 0, res.stderr
+    assert 'IMPORT []' in res.stdout
+    assert f'RUNTIME {ALL_CHANGED}' in res.stdout
+
+
+def test_our_runtime_config_switches_the_engine_changes_on(tmp_path):
+    """Any config of ours (through configs/_base_/default_runtime.py) switches them on when
+    loaded, in any tool; a config that imports only `mmaction_tcm` does not."""
+    stock = tmp_path / 'stock.py'
+    stock.write_text("custom_imports = dict(imports=['mmaction_tcm'])\n")
+    res = run_python(ENGINE_STATE + f"""
+from mmengine.config import Config
+before = engine_state()
+Config.fromfile({str(stock)!r})
+print('STOCK', changed(before, engine_state()))
+Config.fromfile('configs/tcm_r50_sthv1.py')
+print('OURS', changed(before, engine_state()))
+""")
+    assert res.returncode == 0, res.stderr
+    assert 'STOCK []' in res.stdout
+    assert f'OURS {ALL_CHANGED}' in res.stdout
+
+
+@pytest.mark.parametrize('tool', ['train', 'test'])
+def test_tools_switch_the_engine_changes_on_for_any_config(tmp_path, tool):
+    """tools/train.py and tools/test.py switch them on before building the Runner, also for
+    a config whose custom_imports name only `mmaction_tcm` (the Runner is replaced by a
+    probe that reports and stops)."""
+    cfg = tmp_path / 'user.py'
+    cfg.write_text("custom_imports = dict(imports=['mmaction_tcm'])\nmodel = dict()\n"
+                   "test_evaluator = dict(type='AccMetric')\n")
+    argv = [str(cfg)] + (['ckpt.pth'] if tool == 'test' else [])
+    argv += ['--work-dir', str(tmp_path / 'work')]
+    res = run_python(ENGINE_STATE + f"""
+import importlib.util, sys
+sys.path.insert(0, 'tools')
+from mmengine.runner import Runner
+before = engine_state()
+spec = importlib.util.spec_from_file_location('tool', 'tools/{tool}.py')
+tool = importlib.util.module_from_spec(spec)
+spec.loader.exec_module(tool)
+print('LOADED', changed(before, engine_state()))
+def probe(cfg):
+    print('AT_RUNNER', changed(before, engine_state()))
+    raise SystemExit(0)
+Runner.from_cfg = probe
+tool.main({argv!r})
+""")
+    assert res.returncode == 0, res.stderr
+    assert 'LOADED []' in res.stdout
+    assert f'AT_RUNNER {ALL_CHANGED}' in res.stdout

@@ -16,7 +16,8 @@ from _bootstrap import use_checkout_package
 
 use_checkout_package()
 
-import mmaction_tcm  # noqa: E402,F401  (registers TCM; CPU multi-process fixes)
+import mmaction_tcm  # noqa: E402,F401  (registers TCM and the TCM backbones)
+from mmaction_tcm.engine import enable_engine_changes  # noqa: E402
 from mmengine.config import Config, DictAction  # noqa: E402
 from mmengine.runner import Runner  # noqa: E402
 
@@ -101,6 +102,7 @@ def merge_args(cfg: Config, args) -> Config:
 
 
 def main(argv=None):
+    enable_engine_changes()  # atomic writes, robust --resume, safe loading, CPU launcher
     args = parse_args(argv)
     cfg = merge_args(Config.fromfile(args.config), args)
     runner = Runner.from_cfg(cfg) if 'runner_type' not in cfg else RUNNERS.build(cfg)

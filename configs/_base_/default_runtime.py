@@ -1,7 +1,10 @@
 # Runtime shared by every mmaction_tcm config (MMAction2 1.x conventions).
 # `custom_imports` makes any tool (ours, MMAction2's, `mim`) register TCM and the TCM
-# backbones before the model is built.
-custom_imports = dict(imports=['mmaction_tcm'], allow_failed_imports=False)
+# backbones before the model is built ('mmaction_tcm'), and switches on our engine changes
+# ('mmaction_tcm.engine.runtime'): atomic checkpoint writes, resuming from the newest intact
+# checkpoint, weights-only checkpoint loading, `--launcher pytorch` without CUDA.
+custom_imports = dict(imports=['mmaction_tcm', 'mmaction_tcm.engine.runtime'],
+                      allow_failed_imports=False)
 default_scope = 'mmaction'
 
 default_hooks = dict(

@@ -1,20 +1,16 @@
-"""Compatibility fixes for the pinned OpenMMLab stack, applied on ``import mmaction_tcm``.
+"""Fixes for the pinned OpenMMLab stack that must run before ``mmaction.models`` is imported.
 
-Each fix is applied only where the installed packages need it.
+``import mmaction_tcm`` applies them (:func:`apply_before_mmaction_models`); each acts only
+where the installed packages need it.
 """
-from .cpu_dist import install_cpu_dist_fixes
 from .drn_placeholder import install_drn_placeholder
 from .multimodal_guard import install_multimodal_guard
-from .safe_load import allow_mmengine_checkpoint_globals, safe_torch_load
 
-__all__ = ['install_cpu_dist_fixes', 'install_drn_placeholder', 'install_multimodal_guard',
-           'allow_mmengine_checkpoint_globals',
-           'safe_torch_load', 'apply_all']
+__all__ = ['install_drn_placeholder', 'install_multimodal_guard',
+           'apply_before_mmaction_models']
 
 
-def apply_all() -> None:
-    """Apply every fix (idempotent)."""
+def apply_before_mmaction_models() -> None:
+    """The DRN placeholder and the transformers-5 guard (idempotent)."""
     install_drn_placeholder()
     install_multimodal_guard()
-    allow_mmengine_checkpoint_globals()
-    install_cpu_dist_fixes()

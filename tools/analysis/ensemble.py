@@ -36,7 +36,7 @@ def _to_numpy(x) -> np.ndarray:
 
 def load_dump(path: str):
     """Return ``(scores (N, K) float64, labels (N,) int64)`` from a ``--dump`` pickle."""
-    from mmaction_tcm.engine.safe_pickle import safe_pickle_load
+    from mmaction_tcm.engine import safe_pickle_load
     try:  # a restricted unpickler: a dump that would run code is refused
         samples = safe_pickle_load(path)
     except ValueError as err:

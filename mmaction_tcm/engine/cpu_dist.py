@@ -7,11 +7,12 @@ Two stock behaviours stop ``--launcher pytorch`` (``tools/dist_train.sh``) on a 
 * ``Runner.wrap_model`` passes ``device_ids=[LOCAL_RANK]`` to ``MMDistributedDataParallel``,
   which PyTorch rejects for a module whose parameters live on the CPU.
 
-:func:`install_cpu_dist_fixes` (applied on ``import mmaction_tcm``, so also through
-``custom_imports`` in MMAction2's own tools) fixes both: without CUDA the pytorch launcher
-initialises a ``gloo`` group from the torchrun environment (``RANK``, ``WORLD_SIZE``,
-``MASTER_ADDR``, ``MASTER_PORT``); and CPU modules are wrapped without ``device_ids``.
-With CUDA present nothing changes (NCCL, one process per GPU, as in MMAction2).
+:func:`install_cpu_dist_fixes` (one of the engine changes, see
+:func:`mmaction_tcm.engine.enable_engine_changes`) fixes both: without CUDA the pytorch
+launcher initialises a ``gloo`` group from the torchrun environment (``RANK``,
+``WORLD_SIZE``, ``MASTER_ADDR``, ``MASTER_PORT``); and CPU modules are wrapped without
+``device_ids``. With CUDA present nothing changes (NCCL, one process per GPU, as in
+MMAction2).
 """
 import os
 
