@@ -1,4 +1,4 @@
-"""The released TSM-R50 + TCM model, restated functionally from DESIGN §2 (tests only).
+"""The released TSM-R50 + TCM model, restated functionally from docs/design.md §2 (tests only).
 
 Parameters come as the released checkpoint's ``state_dict`` (``module.base_model.*``
 torchvision names, ``module.new_fc`` Conv1d). Eval-mode BN.

@@ -1,4 +1,4 @@
-"""Independent re-statement of the released TCM arithmetic (DESIGN §2), for tests only.
+"""Independent re-statement of the released TCM arithmetic (docs/design.md §2), for tests only.
 
 Written directly from the specification with explicit loops, not from the package code.
 """

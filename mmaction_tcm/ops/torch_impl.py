@@ -1,6 +1,6 @@
 """Pure-PyTorch correlation and tempo matching (the portable path and the reference).
 
-Semantics (DESIGN §2 steps 4-7):
+Semantics (docs/design.md §2 steps 4-7):
 
 - ``correlation``: ``c[b, i, j, h, w] = sum_c f1[b,c,h,w] * f2[b,c,h+(i-r)d, w+(j-r)d]`` with
   ``r = (P-1)//2``, ``d = dilation_patch``, zero where ``f2`` is out of bounds, no division by C.
@@ -53,7 +53,7 @@ def displacement_grid(patch_size: int, device=None, dtype=None) -> Tuple[torch.T
 
 def match_from_correlation(corr: torch.Tensor, patch_size: int, sigma: float,
                            temperature: float) -> Tuple[torch.Tensor, torch.Tensor]:
-    """Steps 4 (ReLU) to 7 of DESIGN §2 on a stored cost volume.
+    """Steps 4 (ReLU) to 7 of docs/design.md §2 on a stored cost volume.
 
     Args:
         corr: ``(B, P*P, H, W)`` raw correlation.
