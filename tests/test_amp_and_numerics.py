@@ -11,10 +11,10 @@ from mmaction_tcm.engine import CPUAutocastOptimWrapper, amp_optim_wrapper
 from mmaction_tcm.models import TCM
 from mmaction_tcm.models.tcm.mtdm import MTDM
 from mmaction_tcm.ops import tempo_match
-from mmaction_tcm.ops.backends import native_available
+from mmaction_tcm.ops import extension
 
 T, C, H, W = 3, 8, 6, 6
-BACKENDS = ['pytorch'] + (['native'] if native_available() else [])
+BACKENDS = ['pytorch'] + (['native'] if extension.is_available() else [])
 PRECISIONS = {'fp32': None, 'bf16-autocast': torch.bfloat16, 'fp16-autocast': torch.float16}
 
 
@@ -105,7 +105,7 @@ def test_tempo_match_finite_on_degenerate_normalised_features(backend, precision
         b = f2.clone().requires_grad_(True)
         dtype = PRECISIONS[precision]
         with torch.autocast('cpu', dtype=dtype or torch.bfloat16, enabled=dtype is not None):
-            flow, conf = tempo_match(a, b, patch_size=5, backend=backend)
+            flow, conf = tempo_match(a, b, patch_size=5, corr_backend=backend)
         assert flow.shape == (B, 2, H, W) and conf.shape == (B, 1, H, W)
         assert torch.isfinite(flow).all() and torch.isfinite(conf).all()
         assert flow.abs().max() <= 1.0 + 1e-2  # soft-argmax scaled by 1 / radius

@@ -1,7 +1,7 @@
 """Native ``mmaction_tcm::correlation`` / ``mmaction_tcm::tempo_match`` against references.
 
 Two references: the PyTorch path (:mod:`mmaction_tcm.ops.torch_impl`) and the naive loops
-below, written from DESIGN.md section 2 steps 4-7 independently of both implementations.
+below, written from docs/design.md §2 steps 4-7 independently of both implementations.
 """
 import math
 import os
@@ -14,14 +14,14 @@ import pytest
 import torch
 
 import mmaction_tcm  # noqa: F401
-from mmaction_tcm.ops import backends, correlation, native, tempo_match
+from mmaction_tcm.ops import backends, correlation, extension, tempo_match
 from mmaction_tcm.ops.torch_impl import correlation_torch, tempo_match_torch
 from reference_tcm import correlation_loop
 
 REPO = Path(__file__).resolve().parents[1]
 
-pytestmark = pytest.mark.skipif(not native.is_available(),
-                                reason=f'native ops unavailable: {native.unavailable_reason()}')
+pytestmark = pytest.mark.skipif(not extension.is_available(), reason='native ops unavailable: '
+                                f'{extension.unavailable_reason()}')
 
 # Checks that hold on every device run on the CPU and, where a GPU is present, on CUDA.
 CUDA = pytest.param('cuda', marks=pytest.mark.skipif(not torch.cuda.is_available(),
@@ -83,7 +83,7 @@ def randn(shape, dtype=torch.float64, seed=0, device='cpu'):
 @pytest.mark.parametrize('dtype', [torch.float64, torch.float32])
 def test_correlation_matches_references(shape, P, d, dtype):
     f1, f2 = randn(shape, dtype, 1), randn(shape, dtype, 2)
-    out = correlation(f1, f2, P, d, backend='native')
+    out = correlation(f1, f2, P, d, corr_backend='native')
     assert out.shape == (shape[0], P, P, shape[2], shape[3]) and out.dtype == dtype
     tol = dict(rtol=1e-12, atol=1e-12) if dtype == torch.float64 else dict(rtol=1e-5,
                                                                              atol=1e-5)
@@ -99,7 +99,7 @@ def test_correlation_matches_references(shape, P, d, dtype):
 ])
 def test_tempo_match_matches_references(shape, P, sigma, temperature):
     f1, f2 = unit(shape, seed=3), unit(shape, seed=4)
-    flow, conf = tempo_match(f1, f2, P, sigma, temperature, backend='native')
+    flow, conf = tempo_match(f1, f2, P, sigma, temperature, corr_backend='native')
     assert flow.shape == (shape[0], 2, shape[2], shape[3])
     assert conf.shape == (shape[0], 1, shape[2], shape[3])
     ref_flow, ref_conf = naive_tempo_match(f1, f2, P, sigma, temperature)
@@ -110,7 +110,7 @@ def test_tempo_match_matches_references(shape, P, sigma, temperature):
     torch.testing.assert_close(conf, t_conf)
     # float32 against the float64 answer
     f_flow, f_conf = tempo_match(f1.float(), f2.float(), P, sigma, temperature,
-                                 backend='native')
+                                 corr_backend='native')
     torch.testing.assert_close(f_flow.double(), ref_flow, rtol=0, atol=2e-5)
     torch.testing.assert_close(f_conf.double(), ref_conf, rtol=0, atol=1e-6)
 
@@ -123,7 +123,7 @@ def test_argmax_ties_pick_the_first_maximum():
     f1[0, 0, 2, 2] = 1.0
     f2[0, 0, 1, 3] = 0.8  # displacement (dy, dx) = (-1, +1): k = 1 * 5 + 3 = 8
     f2[0, 0, 3, 1] = 0.8  # displacement (+1, -1): k = 3 * 5 + 1 = 16
-    flow, conf = tempo_match(f1, f2, P, 1.0, 10.0, backend='native')
+    flow, conf = tempo_match(f1, f2, P, 1.0, 10.0, corr_backend='native')
     ref_flow, ref_conf = naive_tempo_match(f1, f2, P, 1.0, 10.0)
     torch.testing.assert_close(flow, ref_flow)
     assert conf[0, 0, 2, 2].item() == pytest.approx(0.8)
@@ -142,7 +142,7 @@ def test_argmax_ties_pick_the_first_maximum():
 def test_correlation_gradcheck(device):
     f1 = randn((1, 3, 4, 5), seed=5, device=device).requires_grad_()
     f2 = randn((1, 3, 4, 5), seed=6, device=device).requires_grad_()
-    assert torch.autograd.gradcheck(lambda a, b: correlation(a, b, 5, 2, backend='native'),
+    assert torch.autograd.gradcheck(lambda a, b: correlation(a, b, 5, 2, corr_backend='native'),
                                     (f1, f2))
 
 
@@ -152,7 +152,7 @@ def test_tempo_match_gradcheck(P, sigma, temperature, device):
     f1 = (0.5 * unit((2, 4, 5, 6), seed=7, device=device)).requires_grad_()
     f2 = (0.5 * unit((2, 4, 5, 6), seed=8, device=device)).requires_grad_()
     assert torch.autograd.gradcheck(
-        lambda a, b: tempo_match(a, b, P, sigma, temperature, backend='native'), (f1, f2))
+        lambda a, b: tempo_match(a, b, P, sigma, temperature, corr_backend='native'), (f1, f2))
 
 
 @pytest.mark.parametrize('dtype,tol', [(torch.float64, 1e-10), (torch.float32, 2e-4)])
@@ -165,9 +165,9 @@ def test_gradients_match_pytorch_path(dtype, tol):
     grads = {}
     for backend in ('native', 'pytorch'):
         f1, f2 = base1.clone().requires_grad_(), base2.clone().requires_grad_()
-        flow, conf = tempo_match(f1, f2, 15, backend=backend)
+        flow, conf = tempo_match(f1, f2, 15, corr_backend=backend)
         loss = (flow * w_flow).sum() + (conf * w_conf).sum()
-        loss = loss + (correlation(f1, f2, 15, backend=backend) * w_corr).sum()
+        loss = loss + (correlation(f1, f2, 15, corr_backend=backend) * w_corr).sum()
         loss.backward()
         grads[backend] = (f1.grad, f2.grad)
     for a, b in zip(grads['native'], grads['pytorch']):
@@ -180,9 +180,9 @@ def test_only_one_output_used_in_backward():
     f1 = unit((1, 4, 6, 6), seed=14).requires_grad_()
     f2 = unit((1, 4, 6, 6), seed=15).requires_grad_()
     for pick in (0, 1):
-        out_n = tempo_match(f1, f2, 5, backend='native')[pick].sum()
+        out_n = tempo_match(f1, f2, 5, corr_backend='native')[pick].sum()
         gn = torch.autograd.grad(out_n, (f1, f2))
-        out_t = tempo_match(f1, f2, 5, backend='pytorch')[pick].sum()
+        out_t = tempo_match(f1, f2, 5, corr_backend='pytorch')[pick].sum()
         gt = torch.autograd.grad(out_t, (f1, f2))
         for a, b in zip(gn, gt):
             torch.testing.assert_close(a, b, rtol=1e-9, atol=1e-9)
@@ -201,7 +201,7 @@ def test_tempo_match_saves_only_its_inputs():
 
     for backend in ('native', 'pytorch'):
         with torch.autograd.graph.saved_tensors_hooks(pack, lambda t: t):
-            flow, conf = tempo_match(f1, f2, 15, backend=backend)
+            flow, conf = tempo_match(f1, f2, 15, corr_backend=backend)
         (flow.sum() + conf.sum()).backward()
     assert saved['native'] <= f1.numel() + f2.numel()
     volume = 2 * 15 * 15 * 12 * 12
@@ -219,19 +219,19 @@ def test_channels_last_and_non_contiguous_inputs(device):
     wide[..., ::2] = base2
     f2 = wide[..., ::2].requires_grad_()  # strided view, not contiguous in any format
     assert not f2.is_contiguous() and f1.is_contiguous(memory_format=torch.channels_last)
-    flow, conf = tempo_match(f1, f2, 5, backend='native')
-    ref_flow, ref_conf = tempo_match(base1, base2, 5, backend='native')
+    flow, conf = tempo_match(f1, f2, 5, corr_backend='native')
+    ref_flow, ref_conf = tempo_match(base1, base2, 5, corr_backend='native')
     torch.testing.assert_close(flow, ref_flow, rtol=0, atol=0)
     torch.testing.assert_close(conf, ref_conf, rtol=0, atol=0)
     (flow.sum() + conf.sum()).backward()
     r1, r2 = base1.clone().requires_grad_(), base2.clone().requires_grad_()
-    rf, rc = tempo_match(r1, r2, 5, backend='pytorch')
+    rf, rc = tempo_match(r1, r2, 5, corr_backend='pytorch')
     (rf.sum() + rc.sum()).backward()
     torch.testing.assert_close(f1.grad, r1.grad, rtol=1e-9, atol=1e-9)
     torch.testing.assert_close(f2.grad, r2.grad, rtol=1e-9, atol=1e-9)
     assert f1.grad.is_contiguous(memory_format=torch.channels_last)
     corr = correlation(f1, f2.detach().transpose(2, 3).contiguous().transpose(2, 3), 5,
-                       backend='native')
+                       corr_backend='native')
     torch.testing.assert_close(corr.cpu(), correlation_loop(base1.cpu(), base2.cpu(), 5))
 
 
@@ -239,16 +239,16 @@ def test_channels_last_and_non_contiguous_inputs(device):
 @pytest.mark.parametrize('dtype', [torch.bfloat16, torch.float16])
 def test_half_inputs_accumulate_in_float32(dtype, device):
     f1, f2 = unit((2, 64, 8, 9), dtype, 20, device), unit((2, 64, 8, 9), dtype, 21, device)
-    corr = correlation(f1, f2, 7, backend='native').cpu()
+    corr = correlation(f1, f2, 7, corr_backend='native').cpu()
     assert corr.dtype == dtype
     ref = correlation_loop(f1.cpu().double(), f2.cpu().double(), 7)
     # only the final rounding to `dtype` remains (a half-precision accumulation of 64
     # products would be off by far more than one rounding step)
     eps = torch.finfo(dtype).eps
     assert (corr.double() - ref).abs().max().item() <= eps * 1.01 * ref.abs().max().item()
-    flow, conf = tempo_match(f1, f2, 7, backend='native')
+    flow, conf = tempo_match(f1, f2, 7, corr_backend='native')
     assert flow.dtype == dtype and conf.dtype == dtype
-    f_flow, _ = tempo_match(f1.float(), f2.float(), 7, backend='native')
+    f_flow, _ = tempo_match(f1.float(), f2.float(), 7, corr_backend='native')
     torch.testing.assert_close(flow.float(), f_flow, rtol=0, atol=2 * eps)
 
 
@@ -259,7 +259,7 @@ def test_bf16_autocast_forward_and_backward():
         feat = conv(x)
         assert feat.dtype == torch.bfloat16
         feat = feat / feat.float().norm(dim=1, keepdim=True).to(feat.dtype)
-        flow, conf = tempo_match(feat[:1], feat[1:], 7, backend='native')
+        flow, conf = tempo_match(feat[:1], feat[1:], 7, corr_backend='native')
     assert flow.dtype == torch.bfloat16
     (flow.float().sum() + conf.float().sum()).backward()
     assert x.grad is not None and torch.isfinite(x.grad).all() and x.grad.abs().sum() > 0
@@ -270,8 +270,8 @@ def _compile_check(backend, device='cpu'):
     f2 = unit((2, 8, 7, 9), torch.float32, 24, device).requires_grad_()
 
     def fn(a, b):
-        flow, conf = tempo_match(a * 2.0, b, 5, backend='native')
-        corr = correlation(a, b, 3, backend='native')
+        flow, conf = tempo_match(a * 2.0, b, 5, corr_backend='native')
+        corr = correlation(a, b, 3, corr_backend='native')
         return flow.square().sum() + conf.sum() + corr.sum()
 
     torch._dynamo.reset()
@@ -320,9 +320,9 @@ def test_op_errors_name_the_argument():
 
 
 def test_auto_backend_uses_native_and_falls_back_with_one_warning(monkeypatch):
-    assert backends.resolve_backend('auto') == 'native'
-    monkeypatch.setattr(native, 'is_available', lambda: False)
-    monkeypatch.setattr(backends, '_warned_fallback', False)
+    assert backends.resolve_backend('auto') is backends.BACKENDS['native']
+    monkeypatch.setattr(extension, 'is_available', lambda: False)
+    monkeypatch.setattr(backends, '_resolved', {})  # resolve 'auto' again
     f1, f2 = unit((1, 4, 5, 5), seed=25), unit((1, 4, 5, 5), seed=26)
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter('always')
@@ -336,7 +336,7 @@ def test_auto_backend_uses_native_and_falls_back_with_one_warning(monkeypatch):
 def test_mmcv_backend_explains_what_is_missing():
     f = torch.randn(1, 2, 4, 4)
     with pytest.raises(RuntimeError, match='mmcv'):
-        correlation(f, f, 3, backend='mmcv')
+        correlation(f, f, 3, corr_backend='mmcv')
 
 
 def test_flop_handles_count_both_ops():
@@ -345,8 +345,8 @@ def test_flop_handles_count_both_ops():
 
     class Pair(torch.nn.Module):
         def forward(self, a, b):
-            flow, conf = tempo_match(a, b, 7, backend='native')
-            return flow, conf, correlation(a, b, 5, 2, backend='native')
+            flow, conf = tempo_match(a, b, 7, corr_backend='native')
+            return flow, conf, correlation(a, b, 5, 2, corr_backend='native')
 
     B, C, H, W = 2, 4, 6, 5
     a, b = torch.randn(B, C, H, W), torch.randn(B, C, H, W)
@@ -388,13 +388,13 @@ def test_build_module_and_no_compile_switch(tmp_path):
     # an empty cache with compiling switched off: PyTorch path, one warning, same numbers
     env.update(MMACTION_TCM_OPS_CACHE=str(tmp_path), MMACTION_TCM_BUILD_OPS='0')
     code = ('import warnings, torch, mmaction_tcm\n'
-            'from mmaction_tcm.ops import native, tempo_match, tempo_match_torch\n'
+            'from mmaction_tcm.ops import extension, tempo_match, tempo_match_torch\n'
             'f = torch.nn.functional.normalize(torch.randn(2, 4, 5, 5), dim=1)\n'
             'with warnings.catch_warnings(record=True) as w:\n'
             '    warnings.simplefilter("always")\n'
             '    out = tempo_match(f[:1], f[1:], 5)\n'
-            'assert not native.is_available(), "built despite the switch"\n'
-            'assert "=0" in native.unavailable_reason()\n'
+            'assert not extension.is_available(), "built despite the switch"\n'
+            'assert "=0" in extension.unavailable_reason()\n'
             'assert sum("native correlation ops" in str(x.message) for x in w) == 1\n'
             'torch.testing.assert_close(out[0], tempo_match_torch(f[:1], f[1:], 5)[0])\n')
     done = subprocess.run([sys.executable, '-c', code], cwd=REPO, env=env,
@@ -407,16 +407,16 @@ def test_build_module_and_no_compile_switch(tmp_path):
 def test_broken_cached_library_is_rebuilt(tmp_path):
     """A truncated library in the cache (e.g. a killed build) is relinked, not fatal."""
     import shutil
-    from mmaction_tcm.ops import native_build
-    built = native_build.build_dir(with_cuda=False)
+    from mmaction_tcm.ops import extension
+    built = extension.build_dir(with_cuda=False)
     cache = tmp_path / 'cache'
     shutil.copytree(built, cache / built.name)
-    lib = cache / built.name / f'{native_build.LIB_NAME}.so'
+    lib = cache / built.name / f'{extension.LIB_NAME}.so'
     lib.write_bytes(b'not a shared library')
     env = dict(os.environ, PYTHONPATH=str(REPO), MMACTION_TCM_OPS_CACHE=str(cache))
     env.pop('MMACTION_TCM_BUILD_OPS', None)
-    code = ('import torch\nfrom mmaction_tcm.ops import native\n'
-            'assert native.is_available(), native.unavailable_reason()\n'
+    code = ('import torch\nfrom mmaction_tcm.ops import extension, native\n'
+            'assert extension.is_available(), extension.unavailable_reason()\n'
             'f = torch.randn(1, 2, 4, 4)\n'
             'print(native.correlation_native(f, f, 3).shape)\n')
     done = subprocess.run([sys.executable, '-c', code], cwd=REPO, env=env,

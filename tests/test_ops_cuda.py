@@ -8,7 +8,7 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from mmaction_tcm.ops import correlation, native, tempo_match
+from mmaction_tcm.ops import correlation, extension, tempo_match
 
 pytestmark = pytest.mark.skipif(not torch.cuda.is_available(), reason='no CUDA device')
 
@@ -17,8 +17,8 @@ DEV = 'cuda'
 
 @pytest.fixture(scope='module', autouse=True)
 def cuda_kernels_built():
-    assert native.is_available(), native.unavailable_reason()
-    assert native.has_cuda_kernels(), 'the extension was built without its CUDA kernels'
+    assert extension.is_available(), extension.unavailable_reason()
+    assert extension.has_cuda_kernels(), 'the extension was built without its CUDA kernels'
 
 
 @pytest.fixture
@@ -50,8 +50,8 @@ def both_backends(shape, P, dtype, seed, corr_dilation=1):
     out = {}
     for backend in ('native', 'pytorch'):
         f1, f2 = base1.clone().requires_grad_(), base2.clone().requires_grad_()
-        flow, conf = tempo_match(f1, f2, P, backend=backend)
-        corr = correlation(f1, f2, P, corr_dilation, backend=backend)
+        flow, conf = tempo_match(f1, f2, P, corr_backend=backend)
+        corr = correlation(f1, f2, P, corr_dilation, corr_backend=backend)
         loss = (flow * w_flow).sum() + (conf * w_conf).sum() + (corr * w_corr).sum()
         loss.backward()
         out[backend] = [t.detach() for t in (flow, conf, corr, f1.grad, f2.grad)]

@@ -39,15 +39,44 @@ def test_shared_headers_are_self_contained(tmp_path):
     assert done.returncode == 0, done.stderr
 
 
+def _cuda_home():
+    from torch.utils.cpp_extension import CUDA_HOME
+    return CUDA_HOME
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(shutil.which('c++') is None or _cuda_home() is None,
+                    reason='needs a host C++ compiler and the CUDA toolkit headers')
+def test_cuda_binding_compiles_against_torch_headers(tmp_path):
+    """Syntax check of ops/csrc/tcm_cuda_binding.cpp with torch's and the toolkit's headers.
+
+    A CPU-only torch wheel ships the c10/cuda headers but not the configuration header that
+    CUDA builds generate; it is written here with the value CUDA builds use."""
+    import sysconfig
+    from torch.utils.cpp_extension import include_paths
+    includes = include_paths() + [sysconfig.get_paths()['include'],
+                                  str(Path(_cuda_home()) / 'include'),
+                                  str(OPS / 'include'), str(OPS / 'csrc')]
+    if not any((Path(p) / 'c10/cuda/impl/cuda_cmake_macros.h').is_file() for p in includes):
+        generated = tmp_path / 'c10' / 'cuda' / 'impl' / 'cuda_cmake_macros.h'
+        generated.parent.mkdir(parents=True)
+        generated.write_text('#pragma once\n#define C10_CUDA_BUILD_SHARED_LIBS\n')
+        includes.append(str(tmp_path))
+    cmd = ['c++', '-std=c++17', '-fsyntax-only', '-DTCM_WITH_CUDA']
+    cmd += [f'-I{p}' for p in includes] + [str(OPS / 'csrc' / 'tcm_cuda_binding.cpp')]
+    done = subprocess.run(cmd, capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stderr[-4000:]
+
+
 cuda_ready = torch.cuda.is_available()
 
 
 @pytest.mark.skipif(not cuda_ready, reason='no CUDA device')
 @pytest.mark.parametrize('dtype,tol', [(torch.float64, 1e-10), (torch.float32, 1e-5)])
 def test_cuda_kernels_equal_cpu(dtype, tol):
-    from mmaction_tcm.ops import native
-    assert native.is_available(), native.unavailable_reason()
-    assert native.has_cuda_kernels(), 'extension built without CUDA kernels'
+    from mmaction_tcm.ops import extension, native
+    assert extension.is_available(), extension.unavailable_reason()
+    assert extension.has_cuda_kernels(), 'extension built without CUDA kernels'
     g = torch.Generator().manual_seed(0)
     f1 = torch.nn.functional.normalize(torch.randn(3, 16, 11, 19, generator=g), dim=1)
     f2 = torch.nn.functional.normalize(torch.randn(3, 16, 11, 19, generator=g), dim=1)

@@ -99,7 +99,7 @@ def test_bad_inputs():
         tcm(torch.randn(6, 16, 4, 4))
     with pytest.raises(ValueError, match='expects 16 channels'):
         tcm(torch.randn(4, 8, 4, 4))
-    with pytest.raises(ValueError, match='patch_size must be odd'):
+    with pytest.raises(ValueError, match='patch_size must be an odd'):
         TCM(16, 4, patch_size=4)
     with pytest.raises(ValueError, match='num_segments must be an int >= 2'):
         TCM(16, 1)

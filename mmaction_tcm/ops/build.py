@@ -1,14 +1,14 @@
 """Build the native ops ahead of time: ``python -m mmaction_tcm.ops.build [--verbose]``.
 
 Prints the cached library path and the build time; exits 1 (with the reason) when the
-ops cannot be built. See :mod:`mmaction_tcm.ops.native_build` for the cache location and
+ops cannot be built. See :mod:`mmaction_tcm.ops.extension` for the cache location and
 the ``MMACTION_TCM_BUILD_OPS`` switch.
 """
 import argparse
 import sys
 import time
 
-from . import native, native_build
+from . import extension
 
 
 def main(argv=None) -> int:
@@ -17,13 +17,13 @@ def main(argv=None) -> int:
     args = parser.parse_args(argv)
     start = time.perf_counter()
     try:
-        native.load(verbose=args.verbose, allow_compile=True)
-    except native_build.NativeBuildError as exc:
+        lib = extension.load(verbose=args.verbose, allow_compile=True)
+    except extension.NativeBuildError as exc:
         print(f'mmaction_tcm native ops: build failed: {exc}', file=sys.stderr)
         return 1
-    with_cuda = native.has_cuda_kernels()
+    with_cuda = extension.has_cuda_kernels()
     print(f'mmaction_tcm native ops ready ({"CPU+CUDA" if with_cuda else "CPU"}) in '
-          f'{time.perf_counter() - start:.1f} s: {native_build.library_path(with_cuda)}')
+          f'{time.perf_counter() - start:.1f} s: {lib}')
     return 0
 
 

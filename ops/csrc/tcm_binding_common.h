@@ -1,4 +1,6 @@
-// Argument checks and tensor helpers shared by the CPU and CUDA torch bindings.
+// What the CPU and CUDA torch bindings share: the preconditions of the four ops (one
+// place, so both devices reject the same inputs with the same messages), the work / output
+// dtypes and the gradient layout.
 #pragma once
 
 #include <ATen/ATen.h>
@@ -28,7 +30,47 @@ inline void check_positive(const char* name, double v) {
   TORCH_CHECK(v > 0, "mmaction_tcm: ", name, " must be > 0, got ", v);
 }
 
-// Output dtype follows type promotion; arithmetic runs in double for double, else float.
+inline tcm::Geometry geometry(const at::Tensor& f1, int64_t patch_size, int64_t dilation) {
+  return {f1.size(0), f1.size(1), f1.size(2), f1.size(3), static_cast<int>(patch_size),
+          static_cast<int>(dilation)};
+}
+
+// correlation / correlation_backward: (B, C, H, W) pair, odd P >= 1, dilation >= 1.
+inline tcm::Geometry check_correlation(const at::Tensor& f1, const at::Tensor& f2,
+                                       int64_t patch_size, int64_t dilation) {
+  check_pair(f1, f2);
+  check_patch(patch_size, dilation, 1);
+  return geometry(f1, patch_size, dilation);
+}
+
+// The incoming gradient of correlation: (B, P, P, H, W).
+inline void check_correlation_grad(const at::Tensor& grad, const tcm::Geometry& g) {
+  TORCH_CHECK(grad.sizes() == at::IntArrayRef({g.B, g.P, g.P, g.H, g.W}),
+              "mmaction_tcm: correlation grad has shape ", grad.sizes());
+}
+
+// tempo_match / tempo_match_backward: (B, C, H, W) pair, odd P >= 3, sigma and
+// temperature > 0.
+inline tcm::Geometry check_tempo_match(const at::Tensor& f1, const at::Tensor& f2,
+                                       int64_t patch_size, double sigma, double temperature) {
+  check_pair(f1, f2);
+  check_patch(patch_size, 1, 3);
+  check_positive("sigma", sigma);
+  check_positive("temperature", temperature);
+  return geometry(f1, patch_size, 1);
+}
+
+// The incoming gradients of tempo_match: flow (B, 2, H, W), confidence (B, 1, H, W).
+inline void check_tempo_match_grads(const at::Tensor& grad_flow, const at::Tensor& grad_conf,
+                                    const tcm::Geometry& g) {
+  TORCH_CHECK(grad_flow.sizes() == at::IntArrayRef({g.B, 2, g.H, g.W}) &&
+                  grad_conf.sizes() == at::IntArrayRef({g.B, 1, g.H, g.W}),
+              "mmaction_tcm: tempo_match grads have shapes ", grad_flow.sizes(), " and ",
+              grad_conf.sizes());
+}
+
+// Output dtype follows type promotion; arithmetic runs in double for double, else float
+// (the kernels exist for these two: dispatch with AT_DISPATCH_FLOATING_TYPES).
 inline at::ScalarType out_type(const at::Tensor& a, const at::Tensor& b) {
   return at::promote_types(a.scalar_type(), b.scalar_type());
 }
@@ -41,14 +83,10 @@ inline tcm::Strides strides_of(const at::Tensor& t) {
   return {t.stride(0), t.stride(1), t.stride(2), t.stride(3)};
 }
 
-inline tcm::Geometry geometry(const at::Tensor& f1, int64_t patch_size, int64_t dilation) {
-  return {f1.size(0), f1.size(1), f1.size(2), f1.size(3), static_cast<int>(patch_size),
-          static_cast<int>(dilation)};
-}
-
 // Layout of an input's gradient: channels_last when the input is channels_last (and not
-// also NCHW-contiguous), else contiguous NCHW. The fake kernels (mmaction_tcm/ops/native.py,
-// `_format`) state the same rule, so compiled graphs see the strides the kernels return.
+// also NCHW-contiguous), else contiguous NCHW. The fake kernels
+// (mmaction_tcm/ops/registrations.py, `grad_format`) state the same rule, so compiled graphs
+// see the strides the kernels return.
 inline at::MemoryFormat grad_format(const at::Tensor& t) {
   return (!t.is_contiguous() && t.is_contiguous(at::MemoryFormat::ChannelsLast))
              ? at::MemoryFormat::ChannelsLast

@@ -1,6 +1,7 @@
 // CUDA kernels of the mmaction_tcm ops (compiled only when the extension is built with a
 // CUDA torch; the kernels themselves live in ops/cuda/tcm_cuda.cu). Inputs are converted
-// to contiguous (B, C, H, W) float (double for double) buffers.
+// to contiguous (B, C, H, W) float (double for double) buffers. The preconditions are the
+// CPU binding's (tcm_binding_common.h), plus the CUDA patch limit of tempo_match.
 #include <c10/cuda/CUDAException.h>
 #include <c10/cuda/CUDAGuard.h>
 #include <c10/cuda/CUDAStream.h>
@@ -35,19 +36,15 @@ void* stream() { return c10::cuda::getCurrentCUDAStream().stream(); }
 
 at::Tensor correlation_cuda(const at::Tensor& f1_, const at::Tensor& f2_, int64_t patch_size,
                             int64_t dilation) {
-  check_pair(f1_, f2_);
-  check_patch(patch_size, dilation, 1);
+  const tcm::Geometry g = check_correlation(f1_, f2_, patch_size, dilation);
   const c10::cuda::CUDAGuard guard(f1_.device());
   const auto wt = work_type(f1_, f2_);
   const at::Tensor f1 = as_nchw(f1_, wt), f2 = as_nchw(f2_, wt);
-  const tcm::Geometry g = geometry(f1, patch_size, dilation);
   at::Tensor out = at::empty({g.B, patch_size, patch_size, g.H, g.W}, f1.options());
-  if (wt == at::kDouble)
-    tcm_cuda::correlation_forward(f1.data_ptr<double>(), f2.data_ptr<double>(), g,
-                                  out.data_ptr<double>(), stream());
-  else
-    tcm_cuda::correlation_forward(f1.data_ptr<float>(), f2.data_ptr<float>(), g,
-                                  out.data_ptr<float>(), stream());
+  AT_DISPATCH_FLOATING_TYPES(wt, "mmaction_tcm::correlation", [&] {
+    tcm_cuda::correlation_forward(f1.data_ptr<scalar_t>(), f2.data_ptr<scalar_t>(), g,
+                                  out.data_ptr<scalar_t>(), stream());
+  });
   C10_CUDA_KERNEL_LAUNCH_CHECK();
   return out.to(out_type(f1_, f2_));
 }
@@ -57,22 +54,18 @@ std::tuple<at::Tensor, at::Tensor> correlation_backward_cuda(const at::Tensor& g
                                                              const at::Tensor& f2_,
                                                              int64_t patch_size,
                                                              int64_t dilation) {
-  check_pair(f1_, f2_);
-  check_patch(patch_size, dilation, 1);
+  const tcm::Geometry g = check_correlation(f1_, f2_, patch_size, dilation);
+  check_correlation_grad(grad_, g);
   const c10::cuda::CUDAGuard guard(f1_.device());
   const auto wt = work_type(f1_, f2_);
   const at::Tensor f1 = as_nchw(f1_, wt), f2 = as_nchw(f2_, wt);
-  const tcm::Geometry g = geometry(f1, patch_size, dilation);
   const at::Tensor grad = grad_.to(wt).contiguous();
   at::Tensor g1 = at::empty_like(f1), g2 = at::empty_like(f2);
-  if (wt == at::kDouble)
-    tcm_cuda::correlation_backward(grad.data_ptr<double>(), f1.data_ptr<double>(),
-                                   f2.data_ptr<double>(), g, g1.data_ptr<double>(),
-                                   g2.data_ptr<double>(), stream());
-  else
-    tcm_cuda::correlation_backward(grad.data_ptr<float>(), f1.data_ptr<float>(),
-                                   f2.data_ptr<float>(), g, g1.data_ptr<float>(),
-                                   g2.data_ptr<float>(), stream());
+  AT_DISPATCH_FLOATING_TYPES(wt, "mmaction_tcm::correlation_backward", [&] {
+    tcm_cuda::correlation_backward(grad.data_ptr<scalar_t>(), f1.data_ptr<scalar_t>(),
+                                   f2.data_ptr<scalar_t>(), g, g1.data_ptr<scalar_t>(),
+                                   g2.data_ptr<scalar_t>(), stream());
+  });
   C10_CUDA_KERNEL_LAUNCH_CHECK();
   return {as_grad_of(g1, f1_), as_grad_of(g2, f2_)};
 }
@@ -80,27 +73,21 @@ std::tuple<at::Tensor, at::Tensor> correlation_backward_cuda(const at::Tensor& g
 std::tuple<at::Tensor, at::Tensor> tempo_match_cuda(const at::Tensor& f1_,
                                                     const at::Tensor& f2_, int64_t patch_size,
                                                     double sigma, double temperature) {
-  check_pair(f1_, f2_);
-  check_patch(patch_size, 1, 3);
+  const tcm::Geometry g = check_tempo_match(f1_, f2_, patch_size, sigma, temperature);
   check_cuda_patch(patch_size);
-  check_positive("sigma", sigma);
-  check_positive("temperature", temperature);
   const c10::cuda::CUDAGuard guard(f1_.device());
   const auto wt = work_type(f1_, f2_);
   const at::Tensor f1 = as_nchw(f1_, wt), f2 = as_nchw(f2_, wt);
-  const tcm::Geometry g = geometry(f1, patch_size, 1);
   at::Tensor flow = at::empty({g.B, 2, g.H, g.W}, f1.options().memory_format(
                                                       at::MemoryFormat::Contiguous));
   at::Tensor conf = at::empty({g.B, 1, g.H, g.W}, flow.options());
   at::Tensor work = workspace_for(f1, g);
-  if (wt == at::kDouble)
-    tcm_cuda::tempo_match_forward(f1.data_ptr<double>(), f2.data_ptr<double>(), g, sigma,
-                                  temperature, flow.data_ptr<double>(),
-                                  conf.data_ptr<double>(), work.data_ptr<double>(), stream());
-  else
-    tcm_cuda::tempo_match_forward(f1.data_ptr<float>(), f2.data_ptr<float>(), g, sigma,
-                                  temperature, flow.data_ptr<float>(), conf.data_ptr<float>(),
-                                  work.data_ptr<float>(), stream());
+  AT_DISPATCH_FLOATING_TYPES(wt, "mmaction_tcm::tempo_match", [&] {
+    tcm_cuda::tempo_match_forward(f1.data_ptr<scalar_t>(), f2.data_ptr<scalar_t>(), g, sigma,
+                                  temperature, flow.data_ptr<scalar_t>(),
+                                  conf.data_ptr<scalar_t>(), work.data_ptr<scalar_t>(),
+                                  stream());
+  });
   C10_CUDA_KERNEL_LAUNCH_CHECK();
   const auto ot = out_type(f1_, f2_);
   return {flow.to(ot), conf.to(ot)};
@@ -109,26 +96,22 @@ std::tuple<at::Tensor, at::Tensor> tempo_match_cuda(const at::Tensor& f1_,
 std::tuple<at::Tensor, at::Tensor> tempo_match_backward_cuda(
     const at::Tensor& grad_flow_, const at::Tensor& grad_conf_, const at::Tensor& f1_,
     const at::Tensor& f2_, int64_t patch_size, double sigma, double temperature) {
-  check_pair(f1_, f2_);
-  check_patch(patch_size, 1, 3);
+  const tcm::Geometry g = check_tempo_match(f1_, f2_, patch_size, sigma, temperature);
   check_cuda_patch(patch_size);
+  check_tempo_match_grads(grad_flow_, grad_conf_, g);
   const c10::cuda::CUDAGuard guard(f1_.device());
   const auto wt = work_type(f1_, f2_);
   const at::Tensor f1 = as_nchw(f1_, wt), f2 = as_nchw(f2_, wt);
-  const tcm::Geometry g = geometry(f1, patch_size, 1);
   const at::Tensor gf = grad_flow_.to(wt).contiguous(), gc = grad_conf_.to(wt).contiguous();
   at::Tensor g1 = at::empty_like(f1), g2 = at::empty_like(f2);
   at::Tensor work = workspace_for(f1, g);
-  if (wt == at::kDouble)
-    tcm_cuda::tempo_match_backward(gf.data_ptr<double>(), gc.data_ptr<double>(),
-                                   f1.data_ptr<double>(), f2.data_ptr<double>(), g, sigma,
-                                   temperature, g1.data_ptr<double>(), g2.data_ptr<double>(),
-                                   work.data_ptr<double>(), stream());
-  else
-    tcm_cuda::tempo_match_backward(gf.data_ptr<float>(), gc.data_ptr<float>(),
-                                   f1.data_ptr<float>(), f2.data_ptr<float>(), g, sigma,
-                                   temperature, g1.data_ptr<float>(), g2.data_ptr<float>(),
-                                   work.data_ptr<float>(), stream());
+  AT_DISPATCH_FLOATING_TYPES(wt, "mmaction_tcm::tempo_match_backward", [&] {
+    tcm_cuda::tempo_match_backward(gf.data_ptr<scalar_t>(), gc.data_ptr<scalar_t>(),
+                                   f1.data_ptr<scalar_t>(), f2.data_ptr<scalar_t>(), g, sigma,
+                                   temperature, g1.data_ptr<scalar_t>(),
+                                   g2.data_ptr<scalar_t>(), work.data_ptr<scalar_t>(),
+                                   stream());
+  });
   C10_CUDA_KERNEL_LAUNCH_CHECK();
   return {as_grad_of(g1, f1_), as_grad_of(g2, f2_)};
 }

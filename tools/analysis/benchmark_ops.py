@@ -29,7 +29,7 @@ REPO = Path(__file__).resolve().parents[2]
 if str(REPO) not in sys.path:
     sys.path.insert(0, str(REPO))
 
-from mmaction_tcm.ops import native  # noqa: E402
+from mmaction_tcm.ops import extension, native  # noqa: E402
 from mmaction_tcm.ops.torch_impl import (correlation_torch, match_from_correlation,  # noqa: E402
                                          tempo_match_torch)
 
@@ -226,8 +226,8 @@ def main():
     parser.add_argument('--memory-child', help=argparse.SUPPRESS)
     args = parser.parse_args()
     shape = (args.batch, args.channels, *args.size)
-    if not native.is_available():
-        sys.exit(f'native ops unavailable: {native.unavailable_reason()}')
+    if not extension.is_available():
+        sys.exit(f'native ops unavailable: {extension.unavailable_reason()}')
     if args.memory_child:
         memory_child(args.memory_child, shape, args.patch)
         return

@@ -3,11 +3,11 @@
     python tools/analysis/get_flops.py configs/tcm_r50_sthv1.py --shape 8 3 224 224
 
 ``--shape``: ``H W`` or ``T C H W`` (one clip of a 2-D recognizer, e.g. ``8 3 224 224``), or
-``C T H W`` / ``N C T H W`` (3-D recognizers, e.g. ``3 16 112 112``). Counts ``extract_feat`` (backbone + neck), as MMAction2's
-``get_flops.py``. TCM is counted fully: its convolutions and matmuls by mmengine's handles,
-the correlation / tempo-match ops by ``mmaction_tcm.ops.flops`` when those ops run natively
-(the PyTorch correlation is a matmul, counted directly). Ops still without a handle are
-listed, so a missing count is never silent.
+``C T H W`` / ``N C T H W`` (3-D recognizers, e.g. ``3 16 112 112``). Counts ``extract_feat``
+(backbone + neck), as MMAction2's ``get_flops.py``. TCM is counted fully: its convolutions and matmuls by mmengine's handles,
+the native correlation / tempo-match ops by the handles of ``mmaction_tcm.ops.flops`` (the
+PyTorch correlation is a matmul, counted directly). Ops still without a handle are listed,
+so a missing count is never silent.
 """
 import argparse
 import os
@@ -26,6 +26,7 @@ from mmengine.config import Config, DictAction  # noqa: E402
 from mmengine.registry import init_default_scope  # noqa: E402
 
 from mmaction.registry import MODELS  # noqa: E402
+from mmaction_tcm.ops.flops import tcm_flop_handles  # noqa: E402
 
 
 def parse_args(argv=None):
@@ -62,47 +63,11 @@ def input_shape(shape, model) -> tuple:
     raise SystemExit(f'--shape for a 3-D recognizer takes C T H W or N C T H W, got {shape}')
 
 
-def _correlation_macs(inputs, outputs) -> int:
-    """``f1 (B, C, H, W)``, ``patch_size`` P: B*C*H*W*P*P multiply-adds (the matching).
-
-    The tempo-match op's Gaussian / softmax / soft-argmax are element-wise, which the
-    fvcore convention does not count (as for BN and activations)."""
-    from mmengine.analysis.jit_handles import get_shape
-    b, c, h, w = get_shape(inputs[0])
-    p = inputs[2].toIValue()
-    return int(b * c * h * w * p * p)
-
-
-FALLBACK_HANDLES = {
-    'mmaction_tcm::correlation': _correlation_macs,
-    'mmaction_tcm::tempo_match': _correlation_macs,
-}
-
-
-def tcm_op_handles() -> dict:
-    """Handles for the native TCM ops: ``mmaction_tcm.ops.flops`` where it provides them,
-    else :data:`FALLBACK_HANDLES` (schemas of ``ops/csrc``: ``(f1, f2, patch_size, ...)``)."""
-    handles = dict(FALLBACK_HANDLES)
-    try:
-        from mmaction_tcm.ops import flops
-    except ImportError:
-        return handles
-    for name in ('tcm_flop_handles', 'FLOP_HANDLES', 'flop_handles'):
-        provided = getattr(flops, name, None)
-        if provided is not None:
-            handles.update(provided() if callable(provided) else provided)
-            break
-    return handles
-
-
 def analyse(model: torch.nn.Module, shape: tuple):
     """Return ``(FlopAnalyzer, params)`` for ``model.extract_feat`` on a zero input."""
     model.eval()
     model.forward = model.extract_feat
-    analyzer = FlopAnalyzer(model, torch.zeros(shape))
-    handles = tcm_op_handles()
-    if handles:
-        analyzer.set_op_handle(**handles)
+    analyzer = FlopAnalyzer(model, torch.zeros(shape)).set_op_handle(**tcm_flop_handles())
     analyzer.unsupported_ops_warnings(False).uncalled_modules_warnings(False)
     return analyzer, parameter_count(model)['']
 

@@ -2,7 +2,8 @@
 import torch
 import torch.nn as nn
 
-from ...ops import tempo_match
+from ...ops.backends import resolve_backend
+from ...ops.validation import check_match_arguments
 from .conv_bn_stack import ConvBNStack
 
 
@@ -35,6 +36,7 @@ class MTDM(nn.Module):
                  patch_size: int = 15, sigma: float = 5.0, temperature: float = 100.0,
                  corr_backend: str = 'auto'):
         super().__init__()
+        check_match_arguments(patch_size, sigma, temperature)
         self.num_segments = num_segments
         self.patch_size = patch_size
         self.sigma = sigma
@@ -44,6 +46,16 @@ class MTDM(nn.Module):
             nn.Conv2d(in_channels, reduced_channels, 1, bias=False),
             nn.BatchNorm2d(reduced_channels),
             nn.ReLU(inplace=True))
+
+    @property
+    def corr_backend(self) -> str:
+        """The requested backend name; setting it resolves the backend (``self.ops``) once."""
+        return self._corr_backend
+
+    @corr_backend.setter
+    def corr_backend(self, name: str) -> None:
+        self.ops = resolve_backend(name)  # forward only calls self.ops.tempo_match
+        self._corr_backend = name
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         T = self.num_segments
@@ -78,8 +90,7 @@ class MTDM(nn.Module):
         single clip stays a stride-0 view), so no stacked copies of the features are made.
         """
         N, K, C, H, W = first.shape
-        flow, confidence = tempo_match(first.reshape(N * K, C, H, W),
-                                       second.reshape(N * K, C, H, W), self.patch_size,
-                                       self.sigma, self.temperature,
-                                       backend=self.corr_backend)
+        flow, confidence = self.ops.tempo_match(first.reshape(N * K, C, H, W),
+                                                second.reshape(N * K, C, H, W),
+                                                self.patch_size, self.sigma, self.temperature)
         return torch.cat([flow, confidence], dim=1).view(N, K, 3, H, W)

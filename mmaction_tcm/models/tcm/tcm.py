@@ -4,16 +4,11 @@ import torch.nn as nn
 
 from mmaction.registry import MODELS
 
-from ...ops.backends import BACKENDS
-from ...ops.validation import check_positive
+from ...ops.backends import check_backend_name
+from ...ops.validation import check_int, check_match_arguments
 from .conv_bn_stack import ConvBNStack
 from .mtdm import MTDM
 from .tam import TemporalAttentionModule
-
-
-def _check_int(name: str, value, minimum: int) -> None:
-    if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
-        raise ValueError(f'{name} must be an int >= {minimum}, got {value!r}')
 
 
 @MODELS.register_module()
@@ -41,16 +36,11 @@ class TCM(nn.Module):
                  patch_size: int = 15, sigma: float = 5.0, temperature: float = 100.0,
                  use_mtdm: bool = True, use_tam: bool = True, corr_backend: str = 'auto'):
         super().__init__()
-        _check_int('in_channels', in_channels, 1)
-        _check_int('num_segments', num_segments, 2)
-        _check_int('reduced_channels', reduced_channels, 1)
-        _check_int('patch_size', patch_size, 3)
-        if patch_size % 2 == 0:
-            raise ValueError(f'patch_size must be odd, got {patch_size}')
-        check_positive('sigma', sigma)
-        check_positive('temperature', temperature)
-        if corr_backend not in BACKENDS:
-            raise ValueError(f'corr_backend must be one of {BACKENDS}, got {corr_backend!r}')
+        check_int('in_channels', in_channels, minimum=1)
+        check_int('num_segments', num_segments, minimum=2)
+        check_int('reduced_channels', reduced_channels, minimum=1)
+        check_match_arguments(patch_size, sigma, temperature)
+        check_backend_name(corr_backend)
         if not (use_mtdm or use_tam):
             raise ValueError('use_mtdm and use_tam cannot both be False (that is no TCM: '
                              'leave the stage out of tcm_stages instead)')
