@@ -15,9 +15,12 @@ of the class; the class only decides the motion:
   back. Both classes trace the *same* positions; only which actor ends where differs, so
   the class can only be read by following each actor's appearance through time.
 
-A single frame therefore carries no information about the label. Everything is
-deterministic given the seed: video ``i`` of split ``s`` is drawn from its own
-``numpy.random.default_rng((seed, s, i))``.
+A single frame therefore carries no information about the label. Every object (actor or
+distractor) has an *appearance class*: one of ``SHAPES`` x ``PALETTES`` (``APPEARANCE_CLASSES``),
+drawn uniformly and independently of the motion class; the appearance-pretraining set
+(``tempo_appearance``) labels frames of the same world by that class instead.
+Everything is deterministic given the seed: video ``i`` of split ``s`` is drawn from its own
+``numpy.random.default_rng((seed, s, i))`` (``video_rng``).
 """
 import math
 import os
@@ -35,7 +38,11 @@ SPLITS: Tuple[str, ...] = ('train', 'val', 'test')
 _DIRECTIONS = {'left': (-1.0, 0.0), 'right': (1.0, 0.0), 'up': (0.0, -1.0), 'down': (0.0, 1.0)}
 # Distance covered over the whole video, as a fraction of the frame size.
 _TRAVEL = {'slow': (0.18, 0.28), 'fast': (0.50, 0.62)}
-_SHAPES = ('circle', 'square', 'diamond', 'ring')
+SHAPES: Tuple[str, ...] = ('circle', 'square', 'diamond', 'ring')
+# Hue families (HSV hue centre in [0, 1)); each object's two stripe colours are drawn from one.
+PALETTES: Dict[str, float] = {'red': 0.0, 'green': 0.33, 'blue': 0.62}
+APPEARANCE_CLASSES: Tuple[str, ...] = tuple(f'{shape}_{palette}' for shape in SHAPES
+                                            for palette in PALETTES)
 
 
 def _smooth_texture(rng: np.random.Generator, size: int, cells: int) -> np.ndarray:
@@ -45,19 +52,45 @@ def _smooth_texture(rng: np.random.Generator, size: int, cells: int) -> np.ndarr
     return np.clip(cv2.resize(grid, (size, size), interpolation=cv2.INTER_CUBIC), 0, 1)
 
 
-class _Sprite:
-    """A textured shape with anti-aliased edges; ``draw`` composites it at a centre."""
+def _palette_colour(rng: np.random.Generator, palette: str, value: Tuple[float, float]
+                    ) -> np.ndarray:
+    """An RGB colour in [0, 1] of hue family ``palette`` with HSV value in ``value``."""
+    import colorsys
+    hue = (PALETTES[palette] + rng.uniform(-0.05, 0.05)) % 1.0
+    return np.array(colorsys.hsv_to_rgb(hue, rng.uniform(0.6, 1.0), rng.uniform(*value)),
+                    np.float32)
 
-    def __init__(self, rng: np.random.Generator, size: int):
-        self.shape = _SHAPES[rng.integers(len(_SHAPES))]
+
+class _Sprite:
+    """A striped shape with anti-aliased edges; ``draw`` composites it at a centre.
+
+    Its appearance class ``APPEARANCE_CLASSES[appearance]`` fixes the shape and the hue
+    family; size, exact colours and stripes vary. ``appearance=None`` draws the class
+    uniformly from ``rng``.
+    """
+
+    def __init__(self, rng: np.random.Generator, size: int, appearance: Optional[int] = None):
+        if appearance is None:
+            appearance = int(rng.integers(len(APPEARANCE_CLASSES)))
+        self.appearance = appearance
+        self.shape = SHAPES[appearance // len(PALETTES)]
+        palette = list(PALETTES)[appearance % len(PALETTES)]
         self.radius = float(rng.uniform(0.10, 0.15) * size)
-        self.colour = rng.random(3).astype(np.float32)
-        self.colour2 = rng.random(3).astype(np.float32)
+        self.colour = _palette_colour(rng, palette, (0.75, 1.0))
+        self.colour2 = _palette_colour(rng, palette, (0.3, 0.55))
         self.stripe_angle = float(rng.uniform(0, math.pi))
-        self.stripe_freq = float(rng.uniform(0.5, 1.2))  # radians per pixel
+        self.stripe_freq = float(rng.uniform(0.5, 1.2)) * 64 / size  # radians per pixel
 
     def draw(self, canvas: np.ndarray, yy: np.ndarray, xx: np.ndarray, cx: float,
              cy: float) -> None:
+        # only the pixels the shape can cover (the diamond reaches (radius + 0.5) / 0.8)
+        half = 1.25 * self.radius + 2
+        h, w = canvas.shape[:2]
+        y0, y1 = max(0, int(cy - half)), min(h, int(cy + half) + 2)
+        x0, x1 = max(0, int(cx - half)), min(w, int(cx + half) + 2)
+        if y0 >= y1 or x0 >= x1:
+            return
+        canvas, yy, xx = canvas[y0:y1, x0:x1], yy[y0:y1, x0:x1], xx[y0:y1, x0:x1]
         dx, dy = xx - cx, yy - cy
         if self.shape == 'circle':
             dist = np.sqrt(dx * dx + dy * dy)
@@ -119,63 +152,121 @@ def _trajectories(label: str, rng: np.random.Generator, size: int,
     return [a, b]
 
 
-def render_video(label: int, rng: np.random.Generator, size: int = 64,
-                 num_frames: int = 32) -> np.ndarray:
-    """Draw one video of class ``CLASSES[label]``.
-
-    Returns:
-        ``uint8`` RGB frames ``(num_frames, size, size, 3)``.
-    """
-    if not (isinstance(label, (int, np.integer)) and 0 <= label < len(CLASSES)):
-        raise ValueError(f'label must be an int in [0, {len(CLASSES)}), got {label!r}')
+def _check_render_args(size: int, num_frames: int) -> None:
     if size < 32:
         raise ValueError(f'size must be >= 32 pixels, got {size}')
     if num_frames < 2:
         raise ValueError(f'num_frames must be >= 2, got {num_frames}')
+
+
+def sample_scene(label: int, rng: np.random.Generator, size: int = 64, num_frames: int = 32,
+                 appearance: Optional[int] = None) -> dict:
+    """Draw everything a video of motion class ``CLASSES[label]`` shows, without rendering.
+
+    Args:
+        appearance: appearance class of every object in the scene, or ``None`` (the motion
+            data): each object's class is drawn uniformly, independently of ``label``.
+
+    Returns:
+        dict with ``background (size, size, 3)``, ``distractors`` / ``distractor_pos``,
+        ``actors`` / ``paths`` (``(num_frames, 2)`` x, y centres), ``noise_std`` and
+        ``flicker (num_frames,)``.
+    """
+    if not (isinstance(label, (int, np.integer)) and 0 <= label < len(CLASSES)):
+        raise ValueError(f'label must be an int in [0, {len(CLASSES)}), got {label!r}')
+    _check_render_args(size, num_frames)
     name = CLASSES[label]
-    yy, xx = np.mgrid[0:size, 0:size].astype(np.float32)
     # background: smooth colour field plus fine static grain, randomly contrasted
     background = 0.8 * _smooth_texture(rng, size, int(rng.integers(3, 7)))
     background += 0.2 * _smooth_texture(rng, size, size // 4) * rng.uniform(0.3, 1.0)
-    distractors = [_Sprite(rng, size) for _ in range(int(rng.integers(0, 3)))]
+    distractors = [_Sprite(rng, size, appearance) for _ in range(int(rng.integers(0, 3)))]
     distractor_pos = [rng.uniform(0.1 * size, 0.9 * size, size=2) for _ in distractors]
     num_actors = 1 if name.startswith('slide_') else 2
-    actors = [_Sprite(rng, size) for _ in range(num_actors)]
+    actors = [_Sprite(rng, size, appearance) for _ in range(num_actors)]
     s = np.linspace(0.0, 1.0, num_frames)
     paths = _trajectories(name, rng, size, s, [a.radius for a in actors])
     noise_std = rng.uniform(0.0, 0.03)
     flicker = 1 + rng.uniform(0.0, 0.12) * np.sin(
         2 * math.pi * (rng.uniform(0.5, 3.0) * s + rng.random()))
+    return dict(background=background, distractors=distractors,
+                distractor_pos=distractor_pos, actors=actors, paths=paths,
+                noise_std=noise_std, flicker=flicker)
+
+
+def render_scene(scene: dict, rng: np.random.Generator) -> np.ndarray:
+    """Render a ``sample_scene`` result (``rng`` draws the pixel noise).
+
+    Returns:
+        ``uint8`` RGB frames ``(num_frames, size, size, 3)``.
+    """
+    background = scene['background']
+    size, num_frames = background.shape[0], len(scene['flicker'])
+    yy, xx = np.mgrid[0:size, 0:size].astype(np.float32)
     frames = np.empty((num_frames, size, size, 3), np.uint8)
     for t in range(num_frames):
         canvas = background.copy()
-        for sprite, (x, y) in zip(distractors, distractor_pos):
+        for sprite, (x, y) in zip(scene['distractors'], scene['distractor_pos']):
             sprite.draw(canvas, yy, xx, x, y)
-        for sprite, path in zip(actors, paths):
+        for sprite, path in zip(scene['actors'], scene['paths']):
             sprite.draw(canvas, yy, xx, path[t, 0], path[t, 1])
-        canvas = canvas * flicker[t] + rng.normal(0, noise_std, canvas.shape)
+        canvas = canvas * scene['flicker'][t] + scene['noise_std'] * rng.standard_normal(
+            canvas.shape, dtype=np.float32)
         frames[t] = np.clip(canvas * 255 + 0.5, 0, 255).astype(np.uint8)
     return frames
 
 
-def video_rng(seed: int, split: str, index: int) -> np.random.Generator:
-    """The random stream of video ``index`` of ``split`` (independent of other videos)."""
-    return np.random.default_rng((int(seed), SPLITS.index(split), int(index)))
+def render_video(label: int, rng: np.random.Generator, size: int = 64,
+                 num_frames: int = 32) -> np.ndarray:
+    """Draw one video of motion class ``CLASSES[label]``.
+
+    Returns:
+        ``uint8`` RGB frames ``(num_frames, size, size, 3)``.
+    """
+    return render_scene(sample_scene(label, rng, size, num_frames), rng)
 
 
-def split_labels(split: str, per_class: int, seed: int) -> np.ndarray:
+def render_appearance_video(appearance: int, rng: np.random.Generator, size: int = 64,
+                            num_frames: int = 8) -> np.ndarray:
+    """A video of the same world labelled by appearance: every object has appearance class
+    ``APPEARANCE_CLASSES[appearance]``; the motion class is drawn uniformly from ``rng``,
+    independently of it.
+
+    Returns:
+        ``uint8`` RGB frames ``(num_frames, size, size, 3)``.
+    """
+    if not (isinstance(appearance, (int, np.integer))
+            and 0 <= appearance < len(APPEARANCE_CLASSES)):
+        raise ValueError(f'appearance must be an int in [0, {len(APPEARANCE_CLASSES)}), got '
+                         f'{appearance!r}')
+    motion = int(rng.integers(len(CLASSES)))
+    return render_scene(sample_scene(motion, rng, size, num_frames, int(appearance)), rng)
+
+
+# task -> (class names, renderer(label, rng, size, num_frames), random-stream tag)
+TASKS = {'motion': (CLASSES, render_video, ()),
+         'appearance': (APPEARANCE_CLASSES, render_appearance_video, (1, ))}
+
+
+def video_rng(seed: int, split: str, index: int, task: str = 'motion') -> np.random.Generator:
+    """The random stream of video ``index`` of ``split`` (independent of other videos and
+    of the other task's videos)."""
+    return np.random.default_rng((int(seed), SPLITS.index(split), int(index)) + TASKS[task][2])
+
+
+def split_labels(split: str, per_class: int, seed: int, task: str = 'motion') -> np.ndarray:
     """Balanced labels of one split (``per_class`` of each class), in a seeded order."""
-    labels = np.repeat(np.arange(len(CLASSES)), per_class)
-    np.random.default_rng((int(seed), SPLITS.index(split), -1 % 2**32)).shuffle(labels)
+    labels = np.repeat(np.arange(len(TASKS[task][0])), per_class)
+    np.random.default_rng((int(seed), SPLITS.index(split), -1 % 2**32) + TASKS[task][2]
+                          ).shuffle(labels)
     return labels
 
 
 def _write_one(job: tuple) -> str:
     """Render and write one video; ``job = (out_dir, rel, label, seed, split, i, size,
-    num_frames, fps)``. Top-level so that a process pool can run it."""
+    num_frames, fps, task)``. Top-level so that a process pool can run it."""
     from ..utils import write_mp4
-    out_dir, rel, label, seed, split, i, size, num_frames, fps = job
-    frames = render_video(label, video_rng(seed, split, i), size, num_frames)
+    out_dir, rel, label, seed, split, i, size, num_frames, fps, task = job
+    frames = TASKS[task][1](label, video_rng(seed, split, i, task), size, num_frames)
     write_mp4(os.path.join(out_dir, rel), list(frames), fps)
     return rel
 
@@ -183,8 +274,8 @@ def _write_one(job: tuple) -> str:
 def generate_dataset(out_dir: str, per_class: Dict[str, int], size: int = 64,
                      num_frames: int = 32, seed: int = 0, fps: float = 16.0,
                      workers: int = 1,
-                     progress: Optional[Callable[[str, int, int], None]] = None
-                     ) -> Dict[str, str]:
+                     progress: Optional[Callable[[str, int, int], None]] = None,
+                     task: str = 'motion') -> Dict[str, str]:
     """Write the videos and MMAction2 ``VideoDataset`` annotation lists.
 
     Layout: ``out_dir/videos/{split}/{split}_{i:05d}.mp4``, ``out_dir/{split}_list.txt``
@@ -196,10 +287,15 @@ def generate_dataset(out_dir: str, per_class: Dict[str, int], size: int = 64,
         per_class: videos per class for each split, e.g. ``{'train': 80, 'test': 30}``.
         workers: processes rendering and encoding videos in parallel.
         progress: optional ``progress(split, done, total)`` callback.
+        task: ``'motion'`` (labels ``CLASSES``) or ``'appearance'`` (labels
+            ``APPEARANCE_CLASSES``, ``render_appearance_video``).
 
     Returns:
         ``{split: annotation_file_path}``.
     """
+    if task not in TASKS:
+        raise ValueError(f'task must be one of {tuple(TASKS)}, got {task!r}')
+    classes = TASKS[task][0]
     for split, n in per_class.items():
         if split not in SPLITS:
             raise ValueError(f'per_class keys must be among {SPLITS}, got {split!r}')
@@ -209,7 +305,7 @@ def generate_dataset(out_dir: str, per_class: Dict[str, int], size: int = 64,
         raise ValueError(f'workers must be an int >= 1, got {workers!r}')
     os.makedirs(out_dir, exist_ok=True)
     with open(os.path.join(out_dir, 'label_map.txt'), 'w') as f:
-        f.write('\n'.join(CLASSES) + '\n')
+        f.write('\n'.join(classes) + '\n')
     pool = None
     if workers > 1:
         import multiprocessing
@@ -217,9 +313,9 @@ def generate_dataset(out_dir: str, per_class: Dict[str, int], size: int = 64,
     ann_files = {}
     try:
         for split, n in per_class.items():
-            labels = split_labels(split, n, seed)
+            labels = split_labels(split, n, seed, task)
             jobs = [(out_dir, f'videos/{split}/{split}_{i:05d}.mp4', int(label), seed, split,
-                     i, size, num_frames, fps) for i, label in enumerate(labels)]
+                     i, size, num_frames, fps, task) for i, label in enumerate(labels)]
             results = pool.imap(_write_one, jobs) if pool else map(_write_one, jobs)
             for done, _ in enumerate(results, 1):
                 if progress is not None:

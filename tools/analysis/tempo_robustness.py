@@ -100,6 +100,18 @@ def train_stride(cfg):
     return None
 
 
+def _write_text(path: str, text: str) -> None:
+    """Write ``text`` to ``path`` atomically (temporary file, then rename)."""
+    tmp = f'{path}.tmp{os.getpid()}'
+    with open(tmp, 'w') as f:
+        f.write(text)
+    os.replace(tmp, path)
+
+
+def _write_json(path: str, obj) -> None:
+    _write_text(path, json.dumps(obj, indent=1))
+
+
 def plot(results: dict, strides, train_strides: dict, path: str) -> None:
     import matplotlib
     matplotlib.use('Agg')
@@ -117,7 +129,9 @@ def plot(results: dict, strides, train_strides: dict, path: str) -> None:
     ax.grid(alpha=0.3)
     ax.legend()
     fig.tight_layout()
-    fig.savefig(path, dpi=120)
+    tmp = f'{path}.tmp{os.getpid()}.png'
+    fig.savefig(tmp, dpi=120)
+    os.replace(tmp, path)
     plt.close(fig)
 
 
@@ -142,12 +156,11 @@ def main(argv=None) -> dict:
     for name, accs in results.items():
         lines.append(f'| {name} | ' + ' | '.join(f'{100 * a:.1f}' for a in accs) + ' |')
     table = '\n'.join(lines)
-    with open(osp.join(args.out_dir, 'tempo_robustness.md'), 'w') as f:
-        f.write('Top-1 accuracy (%) vs test frame stride tau (last frame repeated when the '
+    _write_text(osp.join(args.out_dir, 'tempo_robustness.md'),
+                'Top-1 accuracy (%) vs test frame stride tau (last frame repeated when the '
                 'video is too short)\n\n' + table + '\n')
-    with open(osp.join(args.out_dir, 'tempo_robustness.json'), 'w') as f:
-        json.dump(dict(strides=args.strides, top1=results, train_stride=train_strides), f,
-                  indent=1)
+    _write_json(osp.join(args.out_dir, 'tempo_robustness.json'),
+                dict(strides=args.strides, top1=results, train_stride=train_strides))
     plot(results, list(args.strides), train_strides,
          osp.join(args.out_dir, 'tempo_robustness.png'))
     print(table)

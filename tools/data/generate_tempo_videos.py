@@ -3,9 +3,13 @@
 Example::
 
     python tools/data/generate_tempo_videos.py data/tempo_videos \
-        --train-per-class 160 --val-per-class 5 --test-per-class 30 --size 64 --seed 0
+        --train-per-class 64 --val-per-class 8 --test-per-class 16 --size 112 --seed 0
+    python tools/data/generate_tempo_videos.py data/tempo_appearance --task appearance \
+        --train-per-class 200 --val-per-class 10 --test-per-class 10 --size 112 --num-frames 8
 
-Classes differ only in motion (see ``mmaction_tcm.datasets.tempo_videos``). Output:
+``--task motion``: classes differ only in motion; ``--task appearance``: the same world
+labelled by the objects' shape x hue family only (see ``mmaction_tcm.datasets.tempo_videos``).
+Output:
 ``OUT/videos/{train,val,test}/*.mp4``, ``OUT/{train,val,test}_list.txt`` and
 ``OUT/label_map.txt``.
 """
@@ -19,16 +23,18 @@ from _bootstrap import use_checkout_package  # noqa: E402
 
 use_checkout_package()
 
-from mmaction_tcm.datasets.tempo_videos import CLASSES, generate_dataset  # noqa: E402
+from mmaction_tcm.datasets.tempo_videos import TASKS, generate_dataset  # noqa: E402
 
 
 def parse_args(argv=None):
     p = argparse.ArgumentParser(description=__doc__.split('\n')[0])
     p.add_argument('out_dir', help='output folder (created)')
-    p.add_argument('--train-per-class', type=int, default=160)
-    p.add_argument('--val-per-class', type=int, default=5)
-    p.add_argument('--test-per-class', type=int, default=30)
-    p.add_argument('--size', type=int, default=64, help='frame height = width in pixels')
+    p.add_argument('--task', choices=tuple(TASKS), default='motion',
+                   help='label by motion (the tempo classes) or by appearance')
+    p.add_argument('--train-per-class', type=int, default=64)
+    p.add_argument('--val-per-class', type=int, default=8)
+    p.add_argument('--test-per-class', type=int, default=16)
+    p.add_argument('--size', type=int, default=112, help='frame height = width in pixels')
     p.add_argument('--num-frames', type=int, default=32, help='frames per video')
     p.add_argument('--fps', type=float, default=16.0)
     p.add_argument('--seed', type=int, default=0)
@@ -62,10 +68,10 @@ def main(argv=None) -> dict:
     progress = None if args.quiet else _Progress()
     ann = generate_dataset(args.out_dir, per_class, size=args.size,
                            num_frames=args.num_frames, seed=args.seed, fps=args.fps,
-                           workers=args.workers,
-                           progress=progress)
+                           workers=args.workers, progress=progress, task=args.task)
     if not args.quiet:
-        print(f'{len(CLASSES)} classes, {sum(per_class.values()) * len(CLASSES)} videos of '
+        n = len(TASKS[args.task][0])
+        print(f'{n} {args.task} classes, {sum(per_class.values()) * n} videos of '
               f'{args.num_frames} frames at {args.size}x{args.size} in {args.out_dir}')
     return ann
 
