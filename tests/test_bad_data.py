@@ -221,7 +221,7 @@ def test_labels_inside_num_classes_and_unlabelled_test_lists_load(video_dir, tmp
 
 @pytest.mark.parametrize('num_classes', [0, -1, 2.5, None])
 def test_num_classes_must_be_a_positive_int(video_dir, tmp_path, num_classes):
-    with pytest.raises(ValueError, match=f'num_classes must be a positive int, got '
+    with pytest.raises(ValueError, match=f'num_classes must be an int >= 1, got '
                                          f'{num_classes!r}'):
         _dataset(video_dir, tmp_path, ['good_0.mp4 0'], num_classes=num_classes)
 

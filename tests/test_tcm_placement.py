@@ -133,7 +133,8 @@ def test_state_dict_keys_are_unchanged(built, name):
 
 
 def test_tcm_stages_must_name_existing_stages():
-    with pytest.raises(ValueError, match=r'tcm_stages entries must be ints in \[0, 3\]'):
+    with pytest.raises(ValueError,
+                       match=r'tcm_stages entries \(0 = res2\) must be an int in \[0, 3\]'):
         MODELS.build(dict(type='ResNeXt3d', depth=50, tcm_stages=(-1,)))
     with pytest.raises(ValueError, match='repeated'):
         MODELS.build(dict(type='ResNet3dTCM', depth=18, tcm_stages=(1, 1)))

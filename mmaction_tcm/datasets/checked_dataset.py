@@ -4,6 +4,7 @@ from typing import List
 from mmaction.datasets import RawframeDataset, VideoDataset
 from mmaction.registry import DATASETS
 
+from ..ops.validation import check_int
 from .checked_video import VideoReadError
 
 
@@ -18,9 +19,7 @@ class CheckedDatasetMixin:
     """
 
     def __init__(self, *args, num_classes: int, **kwargs) -> None:
-        if isinstance(num_classes, bool) or not isinstance(num_classes, int) \
-                or num_classes < 1:
-            raise ValueError(f'num_classes must be a positive int, got {num_classes!r}')
+        check_int('num_classes', num_classes, minimum=1)
         super().__init__(*args, num_classes=num_classes, **kwargs)
 
     def load_data_list(self) -> List[dict]:

@@ -10,6 +10,8 @@ from mmcv.transforms import BaseTransform
 
 from mmaction.registry import TRANSFORMS
 
+from ..ops.validation import check_int
+
 
 @TRANSFORMS.register_module()
 class SampleFramesPadEnd(BaseTransform):
@@ -22,9 +24,8 @@ class SampleFramesPadEnd(BaseTransform):
     """
 
     def __init__(self, clip_len: int, frame_interval: int = 1):
-        for name, value in (('clip_len', clip_len), ('frame_interval', frame_interval)):
-            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-                raise ValueError(f'{name} must be an int >= 1, got {value!r}')
+        check_int('clip_len', clip_len, minimum=1)
+        check_int('frame_interval', frame_interval, minimum=1)
         self.clip_len = clip_len
         self.frame_interval = frame_interval
 

@@ -6,6 +6,8 @@ from mmcv.transforms import BaseTransform
 
 from mmaction.registry import TRANSFORMS
 
+from ..ops.validation import check_int
+
 
 @TRANSFORMS.register_module()
 class SampleSegmentViews(BaseTransform):
@@ -27,9 +29,8 @@ class SampleSegmentViews(BaseTransform):
 
     def __init__(self, num_segments: int = 8, num_views: int = 1, mode: str = 'uniform',
                  seed: int = 0):
-        for name, value in (('num_segments', num_segments), ('num_views', num_views)):
-            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-                raise ValueError(f'{name} must be an int >= 1, got {value!r}')
+        check_int('num_segments', num_segments, minimum=1)
+        check_int('num_views', num_views, minimum=1)
         if mode not in ('uniform', 'random'):
             raise ValueError(f"mode must be 'uniform' or 'random', got {mode!r}")
         self.num_segments = num_segments

@@ -28,6 +28,8 @@ from typing import Callable, Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
 
+from ..ops.validation import check_int
+
 CLASSES: Tuple[str, ...] = (
     'slide_left_slow', 'slide_left_fast', 'slide_right_slow', 'slide_right_fast',
     'slide_up_slow', 'slide_up_fast', 'slide_down_slow', 'slide_down_fast',
@@ -299,10 +301,8 @@ def generate_dataset(out_dir: str, per_class: Dict[str, int], size: int = 64,
     for split, n in per_class.items():
         if split not in SPLITS:
             raise ValueError(f'per_class keys must be among {SPLITS}, got {split!r}')
-        if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 1:
-            raise ValueError(f'per_class[{split!r}] must be an int >= 1, got {n!r}')
-    if isinstance(workers, bool) or not isinstance(workers, int) or workers < 1:
-        raise ValueError(f'workers must be an int >= 1, got {workers!r}')
+        check_int(f'per_class[{split!r}]', int(n) if isinstance(n, np.integer) else n, minimum=1)
+    check_int('workers', workers, minimum=1)
     os.makedirs(out_dir, exist_ok=True)
     with open(os.path.join(out_dir, 'label_map.txt'), 'w') as f:
         f.write('\n'.join(classes) + '\n')

@@ -10,6 +10,7 @@ from typing import List, Optional, Sequence, Tuple
 
 import torch
 
+from ...ops.validation import check_int
 from ..tcm import TCM
 from .tcm_5d import apply_tcm_5d
 
@@ -20,9 +21,7 @@ def check_tcm_stages(tcm_stages: Sequence[int], num_stages: int) -> Tuple[int, .
         raise TypeError(f'tcm_stages must be a tuple of stage indices, got {tcm_stages!r}')
     stages = tuple(tcm_stages)
     for s in stages:
-        if isinstance(s, bool) or not isinstance(s, int) or not 0 <= s < num_stages:
-            raise ValueError(f'tcm_stages entries must be ints in [0, {num_stages - 1}] '
-                             f'(0 = res2), got {tcm_stages!r}')
+        check_int('tcm_stages entries (0 = res2)', s, minimum=0, maximum=num_stages - 1)
     if len(set(stages)) != len(stages):
         raise ValueError(f'tcm_stages has repeated entries: {tcm_stages!r}')
     return tuple(sorted(stages))

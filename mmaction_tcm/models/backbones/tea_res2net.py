@@ -8,6 +8,7 @@ from mmcv.cnn import ConvModule
 from mmaction.models.backbones import ResNet
 from mmaction.registry import MODELS
 
+from ...ops.validation import check_int
 from .residual_block import ResidualForwardMixin
 from .tcm_placement import TCMPlacementMixin
 from .tea_modules import MotionExcitation, TemporalConv
@@ -112,9 +113,7 @@ class TEARes2Net(TCMPlacementMixin, ResNet):
                  pretrained: str = None, **kwargs):
         if depth not in self.arch_settings:
             raise ValueError(f'depth must be one of {sorted(self.arch_settings)}, got {depth!r}')
-        if isinstance(num_segments, bool) or not isinstance(num_segments, int) \
-                or num_segments < 1:
-            raise ValueError(f'num_segments must be an int >= 1, got {num_segments!r}')
+        check_int('num_segments', num_segments, minimum=1)
         super().__init__(depth, pretrained=pretrained, **kwargs)
         self.num_segments = num_segments
         for m in self.modules():
