@@ -15,7 +15,7 @@ def model():
 
 @pytest.fixture(scope='module')
 def video(tmp_path_factory):
-    from tools_helpers import make_video_set
+    from helpers import make_video_set
     root = tmp_path_factory.mktemp('videos')
     make_video_set(str(root), num_videos=1, frames=40, size=(64, 80))
     return str(root / 'v00.mp4')

@@ -6,10 +6,7 @@ from mmaction.registry import MODELS
 
 import mmaction_tcm  # noqa: F401
 from mmaction_tcm.models import TCM
-
-
-def n_params(m):
-    return sum(p.numel() for p in m.parameters())
+from helpers import n_params
 
 
 def test_r50_sizes():

@@ -10,25 +10,13 @@ from mmaction.registry import MODELS
 import mmaction_tcm  # noqa: F401
 from mmaction_tcm.models import TCM
 from mmaction_tcm.models.backbones.tcm_5d import apply_tcm_5d
+from helpers import ROOT, load_weights_only, make_video_set, n_params, one_thread  # noqa
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-
-
-@pytest.fixture(autouse=True)
-def _one_thread():
-    """Small tensors: one intra-op thread avoids OpenMP stalls on a shared CPU."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures('one_thread')
 
 I3D_R50 = dict(type='ResNet3dTCM', depth=50, pretrained2d=False, conv1_kernel=(5, 7, 7),
                conv1_stride_t=2, pool1_stride_t=2, zero_init_residual=False,
                inflate=((1, 1, 1), (1, 0, 1, 0), (1, 0, 1, 0, 1, 0), (0, 1, 0)))
-
-
-def n_params(m):
-    return sum(p.numel() for p in m.parameters())
 
 
 def test_resnext101_sizes():
@@ -212,18 +200,18 @@ def _video_pipeline(pipeline, frames, side):
             step['input_size'] = side
         elif kind == 'CenterCrop':
             step['crop_size'] = side
-        elif kind == 'Flip':
-            step.pop('flip_label_map')  # Sth-V1's left/right label pairs, not our 3 classes
+        elif kind == 'SelectiveFlip':
+            step.pop('no_flip_labels')  # Sth-V1's left/right classes, not our 3 classes
         out.append(step)
     return out
 
 
 @pytest.mark.slow
 def test_tcm_resnext3d_config_trains_and_tests_end_to_end(tmp_path):
+    import mmengine
     from mmengine.config import Config
     from mmengine.runner import Runner
 
-    from tools_helpers import make_video_set
     data = tmp_path / 'videos'
     ann = make_video_set(str(data), num_videos=6)  # 6 clips of 3 classes, 12 frames
     cfg = Config.fromfile(os.path.join(ROOT, 'configs', 'tcm_resnext3d101_sthv1.py'))
@@ -247,9 +235,17 @@ def test_tcm_resnext3d_config_trains_and_tests_end_to_end(tmp_path):
     runner = Runner.from_cfg(cfg.copy())
     runner.train()
     ckpt = tmp_path / 'work' / 'epoch_1.pth'
-    saved = torch.load(ckpt, map_location='cpu', weights_only=False)['state_dict']
+    saved = load_weights_only(ckpt)['state_dict']
     assert any(k.startswith('backbone.tcm_after_layer2.mtdm.') for k in saved)
 
     cfg.load_from = str(ckpt)
+    dump = str(tmp_path / 'preds.pkl')
+    cfg.test_evaluator = [dict(type='AccMetric'), dict(type='DumpResults', out_file_path=dump)]
     metrics = Runner.from_cfg(cfg).test()
-    assert 0.0 <= metrics['acc/top1'] <= 1.0
+    preds = mmengine.load(dump)
+    assert len(preds) == 6 and preds[0]['pred_score'].shape == (3, )
+    scores = torch.stack([p['pred_score'] for p in preds])
+    labels = torch.tensor([int(p['gt_label'][0]) for p in preds])
+    assert labels.tolist() == [i % 3 for i in range(6)]
+    assert metrics['acc/top1'] == pytest.approx(
+        (scores.argmax(1) == labels).double().mean().item())

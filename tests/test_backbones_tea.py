@@ -10,23 +10,11 @@ import mmaction_tcm  # noqa: F401
 from mmaction_tcm.models import TCM
 from mmaction_tcm.models.backbones.tea_modules import MotionExcitation, TemporalConv
 from mmaction_tcm.models.backbones.tea_res2net import TEABottle2neck
+from helpers import ROOT, n_params, one_thread  # noqa: F401 (fixture)
 
 PLANES = (64, 128, 256, 512)
 BLOCKS50 = (3, 4, 6, 3)
-
-
-@pytest.fixture(autouse=True)
-def _one_thread():
-    """Small tensors: one intra-op thread avoids OpenMP stalls on a shared CPU."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
-
-
-def n_params(m, skip=()):
-    return sum(p.numel() for name, p in m.named_parameters()
-               if not any(s in name for s in skip))
+pytestmark = pytest.mark.usefixtures('one_thread')
 
 
 def res2net50_26w_4s_shapes():
@@ -107,7 +95,7 @@ def test_macs_at_8x224():
     flops.unsupported_ops_warnings(False)
     flops.uncalled_modules_warnings(False)
     conv_macs = flops.by_operator()['conv']
-    assert abs(conv_macs - 34.53e9) < 0.02e9  # DESIGN §3: about 34.5 GMAC
+    assert abs(conv_macs - 34.53e9) < 0.02e9  # docs/design.md §3: about 34.5 GMAC
 
 
 def test_temporal_conv_identity_and_shift():
@@ -283,8 +271,7 @@ def test_tea_configs_build(name, stages):
 
     from mmengine.config import Config
     from mmengine.optim import build_optim_wrapper
-    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-    cfg = Config.fromfile(os.path.join(root, 'configs', name))
+    cfg = Config.fromfile(os.path.join(ROOT, 'configs', name))
     assert (cfg.model.type, cfg.model.cls_head.type) == ('Recognizer2D', 'TSMHead')
     assert cfg.model.cls_head.num_classes == 174
     assert cfg.model.backbone.num_segments == cfg.model.cls_head.num_segments == 8

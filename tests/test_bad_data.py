@@ -19,7 +19,7 @@ from mmaction_tcm.models import TCM
 from mmaction_tcm.models.tcm.tam import eca_kernel_size
 from mmaction_tcm.ops import correlation, tempo_match
 from mmaction_tcm.utils import write_mp4
-from reliability_utils import moving_square_frames
+from helpers import moving_square_frames
 
 # ------------------------------------------------------------------ model inputs
 

@@ -6,8 +6,8 @@ import torch.nn as nn
 import mmaction_tcm  # noqa: F401
 from mmaction_tcm.models import TCM
 from mmaction_tcm.models.tcm import ConvBNStack
+from helpers import randomise_bn_stats, released_params
 from reference_tcm import tcm_reference
-from test_tcm import randomise_bn_stats, released_params
 
 
 def stacks(tcm):

@@ -34,7 +34,7 @@ def deployed(tmp_path_factory):
     for fmt in ('onnx', 'pt2'):
         files[fmt] = str(root / f'model.{fmt}')
         export_model(model, fmt, files[fmt], (8, 3, 64, 64), dynamic_clips=True)
-    from tools_helpers import make_video_set
+    from helpers import make_video_set
     make_video_set(str(root), num_videos=1, frames=40, size=(64, 80))
     return dict(model=model, cfg=cfg_file, ckpt=ckpt, video=str(root / 'v00.mp4'), **files)
 

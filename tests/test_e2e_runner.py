@@ -2,15 +2,13 @@
 import glob
 import os
 
+import mmengine
 import pytest
 import torch
 from mmengine.config import Config
 from mmengine.runner import Runner
 
-from tiny_videos import point_config_at
-from tools_helpers import make_video_set
-
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+from helpers import ROOT, load_weights_only, make_video_set, point_config_at
 
 
 @pytest.mark.slow
@@ -18,7 +16,7 @@ def test_train_validate_resume_test(tmp_path):
     data = tmp_path / 'videos'
     ann = make_video_set(str(data), num_videos=9)
     cfg = Config.fromfile(os.path.join(ROOT, 'configs', 'tcm_r50_sthv2.py'))
-    point_config_at(cfg, ann, str(data), work_dir=tmp_path / 'work')
+    point_config_at(cfg, ann, str(data), tmp_path / 'work')
     # every split decodes the generated mp4 files with decord
     assert cfg.test_dataloader.dataset.pipeline[0]['type'].endswith('DecordInit')
 
@@ -40,10 +38,22 @@ def test_train_validate_resume_test(tmp_path):
                   for k, v in runner2.model.state_dict().items() if v.is_floating_point())
     assert changed
 
-    # test from the last checkpoint (load_from goes through weights_only loading)
+    # test from the last checkpoint (load_from goes through weights_only loading); the
+    # metrics are those of the predictions the test loop dumps, made by epoch 2's weights
     cfg3 = cfg.copy()
     cfg3.load_from = str(tmp_path / 'work' / 'epoch_2.pth')
-    metrics = Runner.from_cfg(cfg3).test()
+    dump = str(tmp_path / 'preds.pkl')
+    cfg3.test_evaluator = [dict(type='AccMetric'),
+                           dict(type='DumpResults', out_file_path=dump)]
+    tester = Runner.from_cfg(cfg3)
+    metrics = tester.test()
     assert set(metrics) >= {'acc/top1', 'acc/top5', 'acc/mean1'}
-    assert 0.0 <= metrics['acc/top1'] <= 1.0
+    saved = load_weights_only(tmp_path / 'work' / 'epoch_2.pth')['state_dict']
+    assert all(torch.equal(v, saved[k]) for k, v in tester.model.state_dict().items())
+    preds = mmengine.load(dump)
+    assert len(preds) == 9
+    scores = torch.stack([p['pred_score'] for p in preds])
+    labels = torch.tensor([int(p['gt_label'][0]) for p in preds])
+    assert metrics['acc/top1'] == pytest.approx(
+        (scores.argmax(1) == labels).double().mean().item())
     assert not glob.glob(str(tmp_path / 'work' / '*.tmp*'))

@@ -15,7 +15,8 @@ import pytest
 import torch
 
 import mmaction
-from tools_helpers import PY, ROOT, build_site, run, shared_trained_run, tiny_video_options
+from helpers import (PY, ROOT, build_site, load_weights_only, run, shared_trained_run,
+                     tiny_video_options)
 
 pytestmark = pytest.mark.slow
 
@@ -61,8 +62,7 @@ def test_dist_train_two_processes(tmp_path_factory):
     assert 'Distributed training: True' in log
     # 6 videos, 2 per process and step, 2 processes: 2 iterations per epoch
     assert 'Epoch(train) [1][2/2]' in log and 'acc/top1' in log
-    state = torch.load(os.path.join(work, 'epoch_1.pth'), map_location='cpu',
-                       weights_only=False)['state_dict']
+    state = load_weights_only(os.path.join(work, 'epoch_1.pth'))['state_dict']
     assert any(k.startswith('backbone.tcm_after_layer2.') for k in state)
     assert not any(k.startswith('module.') for k in state)
 
@@ -102,12 +102,12 @@ def test_stock_mmaction2_config_through_mmaction2_tools(tmp_path_factory):
         "model = dict(backbone=dict(type='ResNetTSMTCM', pretrained=None, tcm_stages=(1, )))\n")
     tools = os.path.join(MMACTION_MIM, 'tools')
     work = str(base / 'work')
-    opts = tiny_video_options(shared['data'], shared['ann'], work, stock_test_sampler=True)
+    opts = tiny_video_options(str(cfg_path), shared['data'], shared['ann'], work)
     env = dict(PYTHONPATH=ROOT)  # this checkout's mmaction_tcm, as custom_imports imports it
     # MMAction2's stock test pipeline: ThreeCrop over twice-sampled clips
     run([PY, os.path.join(tools, 'train.py'), str(cfg_path), '--cfg-options'] + opts, env=env)
     ckpt = os.path.join(work, 'epoch_1.pth')
-    state = torch.load(ckpt, map_location='cpu', weights_only=False)['state_dict']
+    state = load_weights_only(ckpt)['state_dict']
     assert any(k.startswith('backbone.tcm_after_layer2.mtdm.') for k in state)
     dump = str(base / 'stock.pkl')
     proc = run([PY, os.path.join(tools, 'test.py'), str(cfg_path), ckpt, '--dump', dump,

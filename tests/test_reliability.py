@@ -16,6 +16,7 @@ import glob
 import json
 import os
 import random
+import shutil
 import signal
 import subprocess
 import sys
@@ -25,15 +26,19 @@ import numpy as np
 import pytest
 import torch
 
-from mmaction_tcm.compat import safe_torch_load
-from mmaction_tcm.engine import (atomic_write_bytes, find_latest_checkpoint, get_rng_state,
-                                 set_rng_state)
-from reliability_utils import (ROOT, subprocess_env, train_command, write_stalling_config,
-                               write_tiny_config, write_video_set)
+from mmaction_tcm.engine import (atomic_write_bytes, enable_engine_changes,
+                                 find_latest_checkpoint, get_rng_state, set_rng_state)
+from helpers import (ROOT, load_weights_only, single_thread, subprocess_env, train_command,
+                     write_stalling_config, write_tiny_config, write_video_set)
 
 ATOMIC_IO = os.path.join(ROOT, 'mmaction_tcm', 'engine', 'atomic_io.py')
 
 # --------------------------------------------------------------------------- unit tests
+
+
+@pytest.fixture(autouse=True, scope='module')
+def _engine_changes():
+    enable_engine_changes()  # as tools/train.py does: the tests below check mmengine with them
 
 
 def test_atomic_write_replaces_whole_file_and_leaves_no_temporaries(tmp_path):
@@ -74,17 +79,22 @@ def test_mmengine_checkpoints_and_dumps_go_through_atomic_writes(tmp_path, monke
     mmengine.dump([{'pred': 1}], str(tmp_path / 'results.pkl'))
     mmengine.dump({'acc': 0.5}, str(tmp_path / 'metrics.json'))
     assert written == [ckpt, str(tmp_path / 'results.pkl'), str(tmp_path / 'metrics.json')]
-    assert torch.equal(safe_torch_load(ckpt)['state_dict']['w'], torch.arange(3.))
+    assert torch.equal(load_weights_only(ckpt)['state_dict']['w'], torch.arange(3.))
     assert mmengine.load(str(tmp_path / 'results.pkl')) == [{'pred': 1}]
 
 
 def test_find_latest_checkpoint_survives_a_damaged_pointer(tmp_path):
+    """Selection only (checkpoints are small real ones; the Runner tests below resume from
+    real training checkpoints)."""
+    from mmengine.runner.checkpoint import save_checkpoint
     d = str(tmp_path)
     assert find_latest_checkpoint(d) is None
     for n in (1, 2, 10):
-        (tmp_path / f'epoch_{n}.pth').write_bytes(b'x')
-    (tmp_path / 'iter_5.pth.tmp').write_bytes(b'x')
-    (tmp_path / '.epoch_11.pth.k2j3h4.tmp').write_bytes(b'half')  # a killed save
+        save_checkpoint({'meta': {'epoch': n}, 'state_dict': {'w': torch.full((4,), n)}},
+                        str(tmp_path / f'epoch_{n}.pth'))
+    whole = (tmp_path / 'epoch_10.pth').read_bytes()
+    (tmp_path / 'iter_5.pth.tmp').write_bytes(whole)  # not a name a save leaves: kept
+    (tmp_path / '.epoch_11.pth.k2j3h4.tmp').write_bytes(whole[:len(whole) // 2])  # killed
     assert find_latest_checkpoint(d) == os.path.join(d, 'epoch_10.pth')  # no pointer
     assert sorted(os.listdir(d)) == ['epoch_1.pth', 'epoch_10.pth', 'epoch_2.pth',
                                      'iter_5.pth.tmp']
@@ -94,6 +104,7 @@ def test_find_latest_checkpoint_survives_a_damaged_pointer(tmp_path):
     assert find_latest_checkpoint(d) == os.path.join(d, 'epoch_10.pth')
     (tmp_path / 'last_checkpoint').write_text(os.path.join(d, 'epoch_99.pth'))  # removed
     assert find_latest_checkpoint(d) == os.path.join(d, 'epoch_10.pth')
+    assert load_weights_only(find_latest_checkpoint(d))['meta'] == {'epoch': 10}
     import mmengine.runner.runner as runner_mod
     assert runner_mod.find_latest_checkpoint is find_latest_checkpoint
 
@@ -105,7 +116,7 @@ def test_rng_state_round_trips_through_a_weights_only_checkpoint(tmp_path):
     torch.save({'rng_state': get_rng_state()}, path)
     expected = (random.random(), np.random.randn(3).tolist(), torch.rand(3))
     random.seed(2), np.random.seed(2), torch.manual_seed(2)
-    set_rng_state(safe_torch_load(path)['rng_state'])
+    set_rng_state(load_weights_only(path)['rng_state'])
     got = (random.random(), np.random.randn(3).tolist(), torch.rand(3))
     assert got[0] == expected[0] and got[1] == expected[1]
     assert torch.equal(got[2], expected[2])
@@ -152,7 +163,7 @@ def test_rng_state_hook_isolates_validation():
 
 
 # The child loads only mmaction_tcm/engine/atomic_io.py (a fast start) and installs it as
-# ``import mmaction_tcm`` does (that the import installs it is tested above). It saves a
+# ``enable_engine_changes`` does (that it installs it is tested above). It saves a
 # 1 MB checkpoint, then a 16 MB one under a 4 MB file-size limit, which interrupts the write
 # half-way: with SIGXFSZ at its default action the kernel kills the process there (a kill
 # mid-save); with Python's default (ignored) the write fails with EFBIG (a full disk).
@@ -188,7 +199,7 @@ def test_process_dying_mid_save_keeps_the_previous_complete_checkpoint(tmp_path,
         assert proc.returncode == -signal.SIGXFSZ, proc.stdout + proc.stderr
     else:
         assert proc.returncode == 1 and 'File too large' in proc.stderr, proc.stderr
-    ckpt = safe_torch_load(target)
+    ckpt = load_weights_only(target)
     assert ckpt['meta'] == {'n': 1} and torch.equal(ckpt['state_dict']['w'],
                                                     torch.ones(1 << 18))
     leftovers = [f for f in os.listdir(tmp_path) if f != 'epoch_1.pth']
@@ -247,7 +258,7 @@ def _val_metrics(records) -> list:
 
 
 def _state_dict(path: str) -> dict:
-    return safe_torch_load(path)['state_dict']
+    return load_weights_only(path)['state_dict']
 
 
 def _assert_same_state(a: dict, b: dict):
@@ -284,7 +295,7 @@ def test_kill_happened_mid_epoch_after_a_complete_checkpoint(runs):
     # every file that looks like a checkpoint is complete
     for name in runs['after_kill']:
         if name.endswith('.pth'):
-            assert 'state_dict' in safe_torch_load(os.path.join(dir_b, name))
+            assert 'state_dict' in load_weights_only(os.path.join(dir_b, name))
     with open(os.path.join(dir_b, 'last_checkpoint')) as f:
         assert os.path.basename(f.read().strip()) in {'epoch_1.pth', 'epoch_2.pth',
                                                       'epoch_3.pth'}
@@ -337,3 +348,60 @@ def test_amp_training_on_cpu_uses_bf16_autocast(runs, tmp_path):
     assert all(torch.isfinite(v).all() for v in amp_state.values() if v.is_floating_point())
     assert any(not torch.equal(amp_state[k], fp32_state[k]) for k in amp_state)
     assert 'Epoch(train) [1][4/4]' in out
+
+
+def _killed_while_saving(runs, work, pointer: str) -> str:
+    """A work dir as a run killed while saving epoch 3 leaves it: run A's real
+    ``epoch_1.pth`` / ``epoch_2.pth``, the first half of its ``epoch_3.pth`` as the save's
+    temporary, and ``last_checkpoint`` holding ``pointer``. Returns the temporary's path."""
+    work.mkdir()
+    for n in (1, 2):
+        shutil.copy(os.path.join(runs['dir_a'], f'epoch_{n}.pth'), work)
+    with open(os.path.join(runs['dir_a'], 'epoch_3.pth'), 'rb') as f:
+        whole = f.read()
+    partial = work / '.epoch_3.pth.k2j3h4.tmp'
+    partial.write_bytes(whole[:len(whole) // 2])
+    with pytest.raises(RuntimeError):  # it really is a broken checkpoint
+        torch.load(partial, weights_only=True)
+    (work / 'last_checkpoint').write_text(pointer)
+    return str(partial)
+
+
+def _resume_in_runner(config: str, work) -> 'Runner':  # noqa: F821
+    from mmengine.config import Config
+    from mmengine.runner import Runner
+    cfg = Config.fromfile(config)
+    cfg.work_dir, cfg.resume = str(work), True
+    with single_thread():  # run A ran with one thread: same float reductions
+        runner = Runner.from_cfg(cfg)
+        runner.train()
+    return runner
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize('pointer', ['', 'epoch_3.pth'])
+def test_runner_resume_skips_a_killed_save_and_matches_the_uninterrupted_run(runs, tmp_path,
+                                                                             pointer):
+    """``resume=True`` through the stock Runner with an empty pointer (killed while writing
+    it) or one naming a checkpoint that does not exist: training continues from the real
+    ``epoch_2.pth`` (only epoch 3's iterations run), the half-written temporary is removed,
+    and the final weights equal run A's bit for bit."""
+    work = tmp_path / 'work'
+    partial = _killed_while_saving(runs, work, pointer and str(work / pointer))
+    runner = _resume_in_runner(runs['config'], work)
+    assert runner.epoch == 3 and not os.path.exists(partial)
+    assert sorted(_train_losses(_scalars(str(work)))) == [9, 10, 11, 12]
+    _assert_same_state(_state_dict(str(work / 'epoch_3.pth')),
+                       _state_dict(os.path.join(runs['dir_a'], 'epoch_3.pth')))
+
+
+@pytest.mark.slow
+def test_runner_resume_from_a_truncated_checkpoint_fails_naming_it(runs, tmp_path):
+    """A truncated file under a checkpoint's own name (atomic writes never leave one; a copy
+    cut short can) is not loaded silently: resuming fails with an error naming it."""
+    work = tmp_path / 'work'
+    _killed_while_saving(runs, work, '')
+    with open(work / 'epoch_2.pth', 'r+b') as f:
+        f.truncate(os.path.getsize(work / 'epoch_2.pth') // 2)
+    with pytest.raises(ValueError, match=r"epoch_2\.pth' is not a readable torch checkpoint"):
+        _resume_in_runner(runs['config'], work)

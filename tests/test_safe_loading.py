@@ -18,10 +18,15 @@ import torch
 from mmengine.runner import load_checkpoint
 from mmengine.runner.checkpoint import _load_checkpoint
 
-from mmaction_tcm.compat import safe_torch_load
-from mmaction_tcm.engine import safe_pickle_load
-from reliability_utils import (ROOT, subprocess_env, write_tiny_config,
-                               write_video_set)
+from mmaction_tcm.engine import enable_engine_changes, safe_pickle_load, safe_torch_load
+from helpers import ROOT, subprocess_env, write_tiny_config, write_video_set
+
+
+@pytest.fixture(autouse=True, scope='module')
+def _engine_changes():
+    """mmengine's own loading goes through ours once the engine changes are on (as in
+    tools/train.py, tools/test.py and every config of ours)."""
+    enable_engine_changes()
 
 
 class OpensMarker:

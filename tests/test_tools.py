@@ -7,7 +7,8 @@ import numpy as np
 import pytest
 import torch
 
-from tools_helpers import PY, ROOT, run, shared_trained_run
+from helpers import PY, ROOT, native_ops_available, run, shared_trained_run, tcm_param_count
+from reference_tcm import eca_kernel
 
 sys.path.insert(0, os.path.join(ROOT, 'tools'))
 sys.path.insert(0, os.path.join(ROOT, 'tools', 'analysis'))
@@ -56,25 +57,65 @@ def test_ensemble_refuses_mismatched_dumps(tmp_path):
         ensemble.main([str(tmp_path / 'c.pkl')])
 
 
-def test_get_flops_counts_tcm_and_its_correlation(capsys):
-    """TCM's share is counted, including the matching (no TCM op left without a handle).
+def released_tcm_macs(T, C, H, W, R=64, P=15, use_mtdm=True, use_tam=True, backend='native'):
+    """Multiply-adds of one clip through a TCM, counted independently from the released
+    structure in get_flops' convention (mmengine / fvcore: a multiply-add is 1, element-wise
+    ops are free, inference with BN folded into the convs, so BN costs nothing):
 
-    Independent reference for the matching: one correlation of two (B, C, H, W) maps over a
-    P x P window is B*C*H*W*P*P multiply-adds; the released TCM runs 2 scales x (T-1) pairs.
+    - MTDM: the 1x1 reduction ``T*HW*C*R``; ``2T-3`` matchings (``T-1`` fast pairs and the
+      ``T-2`` slow pairs other than (0, 1)), each ``HW * P^2 * (R + 5)`` with the native op
+      (the correlation's dot products plus ``ops.flops.MATCH_OPS_PER_ENTRY`` = 5 per entry),
+      or with the PyTorch path the GEMM it runs, ``HW * C * P * (W + P - 1)``;
+    - TAM: per pixel and frame 3 grouped 3x3 convs 6->6 (2 inputs, 9 taps), 6->16, then
+      depthwise 3x3 + 1x1 to 32, 64 and C; the temporal conv1d ``C*T*k``;
+    - the ablations: "TAM only" projects C->6 (``T*HW*6C``), "MTDM only" lifts 6->C.
     """
-    opts = ['model.backbone.depth=18', 'model.cls_head.in_channels=512']
-    tcm_total, _ = get_flops.main(['configs/tcm_r18_sthv1.py', '--shape', '8', '3', '64', '64',
-                                   '--cfg-options'] + opts)
+    hw = H * W
+    if use_mtdm:
+        per_match = hw * P * P * (R + 5) if backend == 'native' else hw * R * P * (W + P - 1)
+        mtdm = T * hw * C * R + (2 * T - 3) * per_match
+    else:
+        mtdm = T * hw * C * 6
+    if use_tam:
+        per_pixel = (3 * 6 * 2 * 9 + 6 * 16 + 16 * 9 + 16 * 32 + 32 * 9 + 32 * 64 + 64 * 9
+                     + 64 * C)
+        tam = T * hw * per_pixel + C * T * eca_kernel(T)
+    else:
+        tam = T * hw * 6 * C
+    return mtdm + tam
+
+
+SHAPE_64 = ['--shape', '8', '3', '64', '64']
+
+
+@pytest.fixture(scope='module')
+def tsm_r18_flops():
+    """``(multiply-adds, parameters)`` of TSM-R18 at 8 x 64^2 through get_flops."""
+    return get_flops.main(['configs/tsm_r18_sthv1.py'] + SHAPE_64)
+
+
+@pytest.mark.parametrize('variant,kwargs,backend', [
+    ('', {}, 'native'), ('', {}, 'pytorch'),
+    ('_mtdm_only', dict(use_tam=False), 'native'), ('_tam_only', dict(use_mtdm=False), 'native')])
+def test_get_flops_tcm_count_is_exact(variant, kwargs, backend, tsm_r18_flops, capsys):
+    """TSM-R18 + TCM after res3 at 8 x 64^2 (res3: 128 channels, 8x8): the whole-model
+    difference to TSM-R18 and the "of which TCM" line equal :func:`released_tcm_macs`, and
+    no TCM op is left without a FLOP handle."""
+    if backend == 'native' and 'use_mtdm' not in kwargs and not native_ops_available():
+        pytest.skip('native ops not built: the native count needs them')
+    tcm_total, tcm_params = get_flops.main(
+        [f'configs/tcm_r18_sthv1{variant}.py'] + SHAPE_64
+        + ['--cfg-options', f'model.backbone.tcm_cfg.corr_backend={backend}'])
     out = capsys.readouterr().out
     assert 'mmaction_tcm::' not in out.split('Ops without a FLOP handle')[-1]
-    tsm_total, _ = get_flops.main(['configs/tsm_r18_sthv1.py', '--shape', '8', '3', '64', '64'])
-    # res3 of R18 at 64x64: 128 channels, 8x8; reduction to 64 channels
-    t, c, hw, p = 8, 64, 8 * 8, 15
-    matching = 2 * (t - 1) * c * hw * p * p
-    reduction = t * 128 * 64 * hw
-    assert tcm_total - tsm_total >= matching + reduction
-    # the rest (TAM convs) is small next to the matching at this size
-    assert tcm_total - tsm_total < 2 * (matching + reduction) + 3_000_000
+    tsm_total, tsm_params = tsm_r18_flops
+    expected = released_tcm_macs(8, 128, 8, 8, backend=backend, **kwargs)
+    assert tcm_total - tsm_total == expected
+    assert f'of which TCM: {expected / 1e9:.3f} G' in out
+    assert tcm_params - tsm_params == tcm_param_count(128, 8, **kwargs)
+
+
+def test_get_flops_input_shapes():
     assert get_flops.input_shape([8, 3, 64, 64], type('Recognizer2D', (), {})()) == (
         1, 8, 3, 64, 64)
 
