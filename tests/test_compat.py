@@ -159,8 +159,15 @@ ALL_CHANGED = ['ddp_init', 'find_latest_checkpoint', 'init_dist_pytorch', 'local
                'put', 'put_text']
 
 
-def test_import_registers_and_replaces_no_mmengine_function():
-    res = run_python(ENGINE_STATE + """
+def test_import_changes_no_mmengine_function_and_our_configs_switch_them_on(tmp_path):
+    """`import mmaction_tcm` registers and replaces nothing, nor does loading a config whose
+    custom_imports name only `mmaction_tcm`, nor loading our tools; loading any config of
+    ours (through configs/_base_/default_runtime.py) switches all six on."""
+    stock = tmp_path / 'stock.py'
+    stock.write_text("custom_imports = dict(imports=['mmaction_tcm'])\n")
+    res = run_python(ENGINE_STATE + f"""
+import importlib.util, sys
+from mmengine.config import Config
 before = engine_state()
 import mmaction_tcm
 from mmaction.registry import HOOKS, MODELS, OPTIM_WRAPPERS
@@ -168,57 +175,51 @@ assert MODELS.get('TCM') is not None and MODELS.get('ResNet3dTCM') is not None
 assert HOOKS.get('RNGStateHook') is not None
 assert OPTIM_WRAPPERS.get('CPUAutocastOptimWrapper') is not None
 print('IMPORT', changed(before, engine_state()))
-import mmaction_tcm.engine.runtime
-print('RUNTIME', changed(before, engine_state()))
-""")
-    assert res.returncode == 0, res.stderr
-    assert 'IMPORT []' in res.stdout
-    assert f'RUNTIME {ALL_CHANGED}' in res.stdout
-
-
-def test_our_runtime_config_switches_the_engine_changes_on(tmp_path):
-    """Any config of ours (through configs/_base_/default_runtime.py) switches them on when
-    loaded, in any tool; a config that imports only `mmaction_tcm` does not."""
-    stock = tmp_path / 'stock.py'
-    stock.write_text("custom_imports = dict(imports=['mmaction_tcm'])\n")
-    res = run_python(ENGINE_STATE + f"""
-from mmengine.config import Config
-before = engine_state()
 Config.fromfile({str(stock)!r})
 print('STOCK', changed(before, engine_state()))
+sys.path.insert(0, 'tools')
+for name in ('train', 'test'):
+    spec = importlib.util.spec_from_file_location(name, f'tools/{{name}}.py')
+    spec.loader.exec_module(importlib.util.module_from_spec(spec))
+print('TOOLS', changed(before, engine_state()))
 Config.fromfile('configs/tcm_r50_sthv1.py')
 print('OURS', changed(before, engine_state()))
 """)
     assert res.returncode == 0, res.stderr
-    assert 'STOCK []' in res.stdout
+    for stage in ('IMPORT', 'STOCK', 'TOOLS'):
+        assert f'{stage} []' in res.stdout
     assert f'OURS {ALL_CHANGED}' in res.stdout
 
 
+def _load_tool(name: str):
+    import importlib.util
+    spec = importlib.util.spec_from_file_location(f'tool_{name}',
+                                                  os.path.join(ROOT, 'tools', f'{name}.py'))
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
 @pytest.mark.parametrize('tool', ['train', 'test'])
-def test_tools_switch_the_engine_changes_on_for_any_config(tmp_path, tool):
-    """tools/train.py and tools/test.py switch them on before building the Runner, also for
-    a config whose custom_imports name only `mmaction_tcm` (the Runner is replaced by a
-    probe that reports and stops)."""
+def test_tools_switch_the_engine_changes_on_before_building_the_runner(tmp_path, tool,
+                                                                       monkeypatch):
+    """Also for a config whose custom_imports name only `mmaction_tcm` (the Runner is
+    replaced by a probe that records and stops)."""
+    import mmaction_tcm.engine
+    from mmengine.runner import Runner
+    monkeypatch.syspath_prepend(os.path.join(ROOT, 'tools'))
+    module = _load_tool(tool)
+    events = []
+    monkeypatch.setattr(mmaction_tcm.engine, 'enable_engine_changes',
+                        lambda: events.append('engine changes on'))
+
+    def probe(cfg):
+        events.append(f'runner for {os.path.basename(cfg.work_dir)}')
+        raise SystemExit(0)
+    monkeypatch.setattr(Runner, 'from_cfg', probe)
     cfg = tmp_path / 'user.py'
-    cfg.write_text("custom_imports = dict(imports=['mmaction_tcm'])\nmodel = dict()\n"
-                   "test_evaluator = dict(type='AccMetric')\n")
+    cfg.write_text("custom_imports = dict(imports=['mmaction_tcm'])\nmodel = dict()\n")
     argv = [str(cfg)] + (['ckpt.pth'] if tool == 'test' else [])
-    argv += ['--work-dir', str(tmp_path / 'work')]
-    res = run_python(ENGINE_STATE + f"""
-import importlib.util, sys
-sys.path.insert(0, 'tools')
-from mmengine.runner import Runner
-before = engine_state()
-spec = importlib.util.spec_from_file_location('tool', 'tools/{tool}.py')
-tool = importlib.util.module_from_spec(spec)
-spec.loader.exec_module(tool)
-print('LOADED', changed(before, engine_state()))
-def probe(cfg):
-    print('AT_RUNNER', changed(before, engine_state()))
-    raise SystemExit(0)
-Runner.from_cfg = probe
-tool.main({argv!r})
-""")
-    assert res.returncode == 0, res.stderr
-    assert 'LOADED []' in res.stdout
-    assert f'AT_RUNNER {ALL_CHANGED}' in res.stdout
+    with pytest.raises(SystemExit):
+        module.main(argv + ['--work-dir', str(tmp_path / 'work')])
+    assert events == ['engine changes on', 'runner for work']

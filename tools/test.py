@@ -10,20 +10,17 @@
 """
 import argparse
 import os
-import os.path as osp
 
 from _bootstrap import use_checkout_package
 
 use_checkout_package()
 
 import mmaction_tcm  # noqa: E402,F401  (registers TCM and the TCM backbones)
-from mmaction_tcm.engine import enable_engine_changes  # noqa: E402
+from mmaction_tcm.engine.runner import build_runner, set_work_dir  # noqa: E402
 from mmengine.config import Config, DictAction  # noqa: E402
-from mmengine.runner import Runner  # noqa: E402
-
-from mmaction.registry import RUNNERS  # noqa: E402
 
 CROPS = ('CenterCrop', 'ThreeCrop', 'TenCrop')
+RESIZES = ('Resize', 'PillowResize')  # PillowResize: Resize computed by Pillow
 
 
 def parse_args(argv=None):
@@ -62,11 +59,11 @@ def apply_test_protocol(cfg: Config, name: str) -> None:
     if 'SampleSegmentViews' not in types:
         raise SystemExit('--test-protocol needs a SampleSegmentViews step in the test pipeline')
     crop_at = [i for i, t in enumerate(types) if t in CROPS]
-    resize_at = [i for i, t in enumerate(types) if t == 'Resize' and crop_at and i < crop_at[0]]
+    resize_at = [i for i, t in enumerate(types) if t in RESIZES and crop_at and i < crop_at[0]]
     if not crop_at or not resize_at:
         raise SystemExit('--test-protocol needs a Resize followed by a crop in the test pipeline')
     pipeline[types.index('SampleSegmentViews')].update(proto['sampler'])
-    pipeline[resize_at[-1]] = dict(type='Resize', **proto['resize'])
+    pipeline[resize_at[-1]] = dict(type=types[resize_at[-1]], **proto['resize'])
     pipeline[crop_at[0]] = dict(proto['crop'])
 
 
@@ -93,20 +90,15 @@ def merge_args(cfg: Config, args) -> Config:
     cfg.launcher = args.launcher
     if args.cfg_options is not None:
         cfg.merge_from_dict(args.cfg_options)
-    if args.work_dir is not None:
-        cfg.work_dir = args.work_dir
-    elif cfg.get('work_dir', None) is None:
-        cfg.work_dir = osp.join('./work_dirs', osp.splitext(osp.basename(args.config))[0])
+    set_work_dir(cfg, args.config, args.work_dir)
     cfg.load_from = args.checkpoint
     return cfg
 
 
 def main(argv=None):
-    enable_engine_changes()  # atomic writes, robust --resume, safe loading, CPU launcher
     args = parse_args(argv)
-    cfg = merge_args(Config.fromfile(args.config), args)
-    runner = Runner.from_cfg(cfg) if 'runner_type' not in cfg else RUNNERS.build(cfg)
-    runner.test()
+    # with the engine changes: atomic writes, robust --resume, safe loading, CPU launcher
+    build_runner(merge_args(Config.fromfile(args.config), args)).test()
 
 
 if __name__ == '__main__':

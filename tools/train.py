@@ -8,18 +8,14 @@ Multi-process: ``tools/dist_train.sh CONFIG NUM_PROCS`` (NCCL on GPUs; gloo with
 """
 import argparse
 import os
-import os.path as osp
 
 from _bootstrap import use_checkout_package
 
 use_checkout_package()
 
 import mmaction_tcm  # noqa: E402,F401  (registers TCM and the TCM backbones)
-from mmaction_tcm.engine import enable_engine_changes  # noqa: E402
+from mmaction_tcm.engine.runner import build_runner, set_work_dir  # noqa: E402
 from mmengine.config import Config, DictAction  # noqa: E402
-from mmengine.runner import Runner  # noqa: E402
-
-from mmaction.registry import RUNNERS  # noqa: E402
 
 
 def parse_args(argv=None):
@@ -60,10 +56,7 @@ def merge_args(cfg: Config, args) -> Config:
         cfg.val_dataloader = None
         cfg.val_evaluator = None
     cfg.launcher = args.launcher
-    if args.work_dir is not None:
-        cfg.work_dir = args.work_dir
-    elif cfg.get('work_dir', None) is None:
-        cfg.work_dir = osp.join('./work_dirs', osp.splitext(osp.basename(args.config))[0])
+    set_work_dir(cfg, args.config, args.work_dir)
     if args.amp:  # fp16 + dynamic loss scaling on CUDA, bf16 autocast on CPU
         from mmaction_tcm.engine import amp_optim_wrapper
         try:
@@ -87,11 +80,9 @@ def merge_args(cfg: Config, args) -> Config:
 
 
 def main(argv=None):
-    enable_engine_changes()  # atomic writes, robust --resume, safe loading, CPU launcher
     args = parse_args(argv)
-    cfg = merge_args(Config.fromfile(args.config), args)
-    runner = Runner.from_cfg(cfg) if 'runner_type' not in cfg else RUNNERS.build(cfg)
-    runner.train()
+    # with the engine changes: atomic writes, robust --resume, safe loading, CPU launcher
+    build_runner(merge_args(Config.fromfile(args.config), args)).train()
 
 
 if __name__ == '__main__':

@@ -5,8 +5,9 @@ Registered on ``import mmaction_tcm`` (nothing else happens on import):
 - :mod:`.rng_state_hook`: ``RNGStateHook`` makes a resumed run bit-identical.
 - :mod:`.amp`: ``CPUAutocastOptimWrapper`` (and ``amp_optim_wrapper`` for ``--amp``).
 
-Changes to mmengine's behaviour, switched on by :func:`enable_engine_changes` (called by
-``tools/train.py`` / ``tools/test.py``; configs switch them on by importing
+Changes to mmengine's behaviour, switched on by :func:`enable_engine_changes` (our
+``tools/train.py`` / ``tools/test.py`` build their Runner with
+:func:`.runner.build_runner`, which calls it; configs switch them on by importing
 :mod:`mmaction_tcm.engine.runtime` through ``custom_imports``, as
 ``configs/_base_/default_runtime.py`` does):
 
