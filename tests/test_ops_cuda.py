@@ -6,8 +6,8 @@ from tests/test_native_ops.py; here: the PyTorch path on the same device as the 
 """
 import pytest
 import torch
-import torch.nn.functional as F
 
+from helpers import unit
 from mmaction_tcm.ops import correlation, extension, tempo_match
 
 pytestmark = pytest.mark.skipif(not torch.cuda.is_available(), reason='no CUDA device')
@@ -33,12 +33,6 @@ def no_tf32():
     torch.backends.cuda.matmul.allow_tf32, torch.backends.cudnn.allow_tf32 = saved
 
 
-def unit(shape, dtype=torch.float64, seed=0):
-    g = torch.Generator().manual_seed(seed)
-    return F.normalize(torch.randn(*shape, generator=g, dtype=torch.float64), dim=1).to(
-        DEV, dtype)
-
-
 def both_backends(shape, P, dtype, seed, corr_dilation=1):
     """Outputs and input gradients of native and PyTorch paths under one random loss."""
     g = torch.Generator().manual_seed(seed + 100)
@@ -46,7 +40,7 @@ def both_backends(shape, P, dtype, seed, corr_dilation=1):
     w_flow = torch.randn(B, 2, H, W, generator=g, dtype=torch.float64).to(DEV, dtype)
     w_conf = torch.randn(B, 1, H, W, generator=g, dtype=torch.float64).to(DEV, dtype)
     w_corr = torch.randn(B, P, P, H, W, generator=g, dtype=torch.float64).to(DEV, dtype)
-    base1, base2 = unit(shape, dtype, seed), unit(shape, dtype, seed + 1)
+    base1, base2 = unit(shape, dtype, seed, DEV), unit(shape, dtype, seed + 1, DEV)
     out = {}
     for backend in ('native', 'pytorch'):
         f1, f2 = base1.clone().requires_grad_(), base2.clone().requires_grad_()
