@@ -1,4 +1,5 @@
 """The config matrix: every config builds, agrees with itself, and follows the paper."""
+import functools
 import glob
 import os
 import re
@@ -224,3 +225,91 @@ def test_model_index_lists_existing_configs_with_paper_numbers_marked():
     # every result carries its source (a paper table), so nobody reads it as our measurement
     assert text.count('Source: \'paper Table') == text.count('- Task: Action Recognition')
     assert {n[:-3] for n in REQUIRED} <= names
+
+
+# ------------------------------------------------- README claims about every config
+PROTOCOLS = {'sthv1': {'centre_1clip', '10clip', '10clip_3crop'},
+             'sthv2': {'centre_1clip', '10clip', '10clip_3crop'},
+             'k400': {'centre_1clip', '10clip', '10clip_3crop'},
+             'ucf101': {'centre_1clip', '2clip'}, 'hmdb51': {'centre_1clip', '2clip'}}
+DEFAULT_PROTOCOL = {'sthv1': 'centre_1clip', 'sthv2': 'centre_1clip', 'k400': '10clip',
+                    'ucf101': '2clip', 'hmdb51': '2clip'}  # paper Table II
+URL = re.compile(r'^[a-z][a-z0-9+]*://')
+
+
+@functools.lru_cache(maxsize=None)
+def _test_tool():
+    """``tools/test.py`` as a module (its name clashes with the stdlib ``test`` package)."""
+    import importlib.util
+    import sys
+    if os.path.join(ROOT, 'tools') not in sys.path:
+        sys.path.insert(0, os.path.join(ROOT, 'tools'))
+    spec = importlib.util.spec_from_file_location('test_tool', os.path.join(ROOT, 'tools',
+                                                                            'test.py'))
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.mark.parametrize('name', [n for n in all_configs() if dataset_of(n) != 'tempo'])
+def test_datasets_are_checked_protocols_listed_and_nothing_downloads(name):
+    """Label-checked datasets, videos opened by CheckedDecordInit, the test protocols of the
+    dataset with Table II's as the default test pipeline (2-D recognizers), and
+    initialisation only from local files."""
+    cfg = load(name)
+    dataset = dataset_of(name)
+    for split in ('train', 'val', 'test'):
+        ds = cfg[f'{split}_dataloader'].dataset
+        assert ds.type in ('CheckedVideoDataset', 'CheckedRawframeDataset'), split
+        assert ds.num_classes == CLASSES[dataset]
+        if ds.type == 'CheckedVideoDataset':
+            assert ds.pipeline[0]['type'] == 'CheckedDecordInit', split
+    if cfg.model.type == 'Recognizer2D':
+        assert set(cfg.test_protocols) == PROTOCOLS[dataset]
+        default = Config.fromfile(os.path.join(CONFIG_DIR, name))
+        _test_tool().apply_test_protocol(default, DEFAULT_PROTOCOL[dataset])
+        assert default.test_dataloader.dataset.pipeline == cfg.test_dataloader.dataset.pipeline
+    for source in (cfg.model.backbone.get('pretrained'), cfg.get('load_from')):
+        assert source is None or not URL.match(str(source)), source
+
+
+@pytest.mark.parametrize('variant,patches', [
+    ('res23', {2: 15, 3: 15}), ('res234', {2: 15, 3: 15, 4: 7}),
+    ('res2345', {2: 15, 3: 15, 4: 7, 5: 3})])
+def test_table7_multi_stage_configs_use_patch_15_15_7_3(variant, patches):
+    backbone = MODELS.build(load(f'tcm_r18_sthv1_{variant}.py').model.backbone)
+    found = {layer + 1: getattr(backbone, f'tcm_after_layer{layer}').mtdm.patch_size
+             for layer in range(1, 5) if hasattr(backbone, f'tcm_after_layer{layer}')}
+    assert found == patches
+
+
+def test_released_head_initialisation_and_fine_tuning_presets():
+    """TSMHead's classifier init (normal, std 0.001) in the released config; UCF / HMDB
+    configs start from the K400 run of the same model (Tables II and VI)."""
+    head = MODELS.build(load('tcm_r50_sthv1.py').model).cls_head
+    assert head.init_std == 0.001
+    for name in all_configs():
+        if dataset_of(name) in ('ucf101', 'hmdb51') and name.startswith(('tsm_', 'tcm_')):
+            frames = '_16f' if '_16f_' in name else ''
+            model = name.split('_')[0]
+            assert load(name).load_from == f'work_dirs/{model}_r50{frames}_k400/epoch_50.pth'
+
+
+def test_mmaction2_cfg_options_recipe_equals_the_test_protocol():
+    """The README's ``--cfg-options`` recipe for Sth-V1 10 clips x 3 crops (for MMAction2's
+    own tools) builds the test pipeline that ``tools/test.py --test-protocol 10clip_3crop``
+    builds."""
+    import argparse
+
+    from mmengine.config import DictAction
+    ours = load('tcm_r50_sthv1.py')
+    _test_tool().apply_test_protocol(ours, '10clip_3crop')
+    recipe = ['test_dataloader.dataset.pipeline.0.num_views=10',
+              'test_dataloader.dataset.pipeline.0.mode=random',
+              'test_dataloader.dataset.pipeline.2.scale=(299,224)',
+              'test_dataloader.dataset.pipeline.3.type=ThreeCrop']
+    parsed = argparse.Namespace()
+    DictAction(option_strings=[], dest='options')(None, parsed, recipe)
+    theirs = load('tcm_r50_sthv1.py')
+    theirs.merge_from_dict(parsed.options)
+    assert theirs.test_dataloader.dataset.pipeline == ours.test_dataloader.dataset.pipeline
