@@ -7,7 +7,8 @@
 2. registers our modules into MMAction2's registries: ``TCM`` and the TCM backbones,
    the datasets' transforms, ``RNGStateHook`` and ``CPUAutocastOptimWrapper``;
 3. adds the types mmengine writes into checkpoints to torch's ``weights_only`` allow-list
-   (without them torch >= 2.6 refuses mmengine 0.10.7's own checkpoints).
+   (without them torch >= 2.6 refuses mmengine 0.10.7's own checkpoints);
+4. builds the native ops, with ``MMACTION_TCM_BUILD_OPS=1`` only (:mod:`mmaction_tcm.ops`).
 
 It replaces no mmengine function. The engine changes (atomic checkpoint writes, resuming
 from the newest intact checkpoint, weights-only checkpoint loading, CPU multi-process runs)
