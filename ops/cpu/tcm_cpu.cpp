@@ -5,6 +5,11 @@
 // register accumulators for a block of displacements (no horizontal sums, no bounds
 // checks), and the per-pixel match arithmetic (softmax, soft-argmax and their backward)
 // is the shared routine of tcm_pixel.h. Any input strides are accepted by the packing.
+//
+// No subnormal number is formed from normal data: inputs and incoming gradients are
+// copied in with subnormals set to 0, and the matching's cut-offs (tcm_pixel.h) keep the
+// softmax tail and its gradients either normal or exactly 0. A correlation sum or gradient
+// gather is subnormal only when its exact value is, i.e. for inputs near 1e-19 and below.
 #include <ATen/Parallel.h>
 
 #include <algorithm>
@@ -20,6 +25,18 @@ constexpr int kLanes = 16;  // output pixels per vector block (one AVX-512 / two
 constexpr int kJBlock = 8;  // displacement columns accumulated together
 constexpr int kCBlock = 8;  // channels accumulated together in the backward
 
+// out[x] = in[x * stride] for x < n, subnormal values replaced by 0: what enters the
+// kernels from outside (features, incoming gradients) holds no subnormal number.
+template <typename T>
+inline void copy_normal(const T* in, int64_t stride, int64_t n, T* out) {
+  if (stride == 1) {
+    TCM_SIMD
+    for (int64_t x = 0; x < n; ++x) out[x] = tcm::zero_subnormal(in[x]);
+  } else {
+    for (int64_t x = 0; x < n; ++x) out[x] = tcm::zero_subnormal(in[x * stride]);
+  }
+}
+
 // Sizes of one packed image.
 struct Plane {
   int64_t C, H, W, WB, pad, WP;  // WB: W rounded up to kLanes; WP = WB + 2 * pad
@@ -34,7 +51,8 @@ struct Plane {
 };
 
 // src image (C, H, W) with element strides -> dst (H, C, WP) with the pixel (y, x) of
-// channel c at dst[(y * C + c) * WP + pad + x]; padding stays zero.
+// channel c at dst[(y * C + c) * WP + pad + x]; padding stays zero, subnormal inputs
+// become 0 (tcm::zero_subnormal).
 template <typename T>
 void pack(const T* src, const Strides& s, const Plane& pl, T* dst) {
   std::fill(dst, dst + pl.size(), T(0));
@@ -42,10 +60,7 @@ void pack(const T* src, const Strides& s, const Plane& pl, T* dst) {
     for (int64_t c = 0; c < pl.C; ++c) {
       const T* in = src + c * s.c + y * s.h;
       T* out = dst + (y * pl.C + c) * pl.WP + pl.pad;
-      if (s.w == 1)
-        std::copy(in, in + pl.W, out);
-      else
-        for (int64_t x = 0; x < pl.W; ++x) out[x] = in[x * s.w];
+      copy_normal(in, s.w, pl.W, out);
     }
 }
 
@@ -228,8 +243,8 @@ void correlation_backward_impl(const T* grad, const T* f1, Strides s1, const T* 
       const T* gb = grad + b * PP * HW;
       for (int64_t k = 0; k < PP; ++k)
         for (int64_t h = 0; h < g.H; ++h)
-          std::copy(gb + k * HW + h * g.W, gb + k * HW + (h + 1) * g.W,
-                    s.G.data() + (k * g.H + h) * pl.WP + pl.pad);
+          copy_normal(gb + k * HW + h * g.W, 1, g.W,
+                      s.G.data() + (k * g.H + h) * pl.WP + pl.pad);
       backward_from_volume(pl, s, gf1, sg1, gf2, sg2, b);
     }
   });
@@ -286,9 +301,9 @@ void tempo_match_backward_impl(const T* grad_flow, const T* grad_conf, const T* 
           std::fill(gu, gu + kLanes, T(0));
           std::fill(gv, gv + kLanes, T(0));
           std::fill(gc, gc + kLanes, T(0));
-          std::copy(grad_flow + (b * 2) * HW + p, grad_flow + (b * 2) * HW + p + n, gu);
-          std::copy(grad_flow + (b * 2 + 1) * HW + p, grad_flow + (b * 2 + 1) * HW + p + n, gv);
-          std::copy(grad_conf + b * HW + p, grad_conf + b * HW + p + n, gc);
+          copy_normal(grad_flow + (b * 2) * HW + p, 1, n, gu);
+          copy_normal(grad_flow + (b * 2 + 1) * HW + p, 1, n, gv);
+          copy_normal(grad_conf + b * HW + p, 1, n, gc);
           corr_lanes(s.a.data(), s.b.data(), pl, h, w0, s.lanes.data());
           tcm::match_lanes<T, kLanes>(s.lanes.data(), g.P, gauss.data(), T(temperature),
                                       s.expo.data(), s.gxy.data(), r);
