@@ -18,8 +18,8 @@ import torch
 from mmaction.registry import MODELS
 
 from mmaction_tcm.models.backbones import TCMPlacementMixin, tcm_name
+from helpers import ROOT, single_thread
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 KEYS_FILE = os.path.join(ROOT, 'tests', 'data', 'tcm_backbone_state_dict_keys.json')
 
 # one config per backbone, TCMs at several stages (per-stage tcm_cfg on TSM); input shape
@@ -40,17 +40,15 @@ CASES = {
 
 @pytest.fixture(scope='module')
 def built():
-    """``{case: (backbone, input)}``, seeded, one thread."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    nets = {}
-    for name, (cfg, shape) in CASES.items():
-        torch.manual_seed(0)
-        net = MODELS.build(cfg)
-        net.init_weights()
-        nets[name] = (net, torch.randn(shape, generator=torch.Generator().manual_seed(1)))
-    yield nets
-    torch.set_num_threads(threads)
+    """``{case: (backbone, input)}``, seeded, one thread for the whole module."""
+    with single_thread():
+        nets = {}
+        for name, (cfg, shape) in CASES.items():
+            torch.manual_seed(0)
+            net = MODELS.build(cfg)
+            net.init_weights()
+            nets[name] = (net, torch.randn(shape, generator=torch.Generator().manual_seed(1)))
+        yield nets
 
 
 def reference_forward(net, x):
