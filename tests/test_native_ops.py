@@ -319,6 +319,24 @@ def test_op_errors_name_the_argument():
         torch.ops.mmaction_tcm.tempo_match(f, f, 5, 0.0, 100.0)
 
 
+@pytest.mark.parametrize('device', DEVICES)
+def test_backward_ops_check_the_incoming_gradient_shapes(device):
+    """Both devices' bindings share the checks (ops/csrc/tcm_binding_common.h)."""
+    f = torch.randn(2, 3, 4, 5, device=device)
+    ops = torch.ops.mmaction_tcm
+    with pytest.raises(RuntimeError, match=r'correlation grad has shape \[2, 3, 3, 4, 4\]'):
+        ops.correlation_backward(torch.zeros(2, 3, 3, 4, 4, device=device), f, f, 3, 1)
+    with pytest.raises(RuntimeError, match=r'tempo_match grads have shapes \[2, 2, 4, 5\] and '
+                                           r'\[2, 2, 4, 5\]'):
+        ops.tempo_match_backward(torch.zeros(2, 2, 4, 5, device=device),
+                                 torch.zeros(2, 2, 4, 5, device=device), f, f, 5, 5.0, 100.0)
+    with pytest.raises(RuntimeError, match='temperature must be > 0'):
+        ops.tempo_match_backward(torch.zeros(2, 2, 4, 5, device=device),
+                                 torch.zeros(2, 1, 4, 5, device=device), f, f, 5, 5.0, 0.0)
+    g1, g2 = ops.correlation_backward(torch.zeros(2, 3, 3, 4, 5, device=device), f, f, 3, 1)
+    assert g1.shape == g2.shape == f.shape
+
+
 def test_auto_backend_uses_native_and_falls_back_with_one_warning(monkeypatch):
     assert backends.resolve_backend('auto') is backends.BACKENDS['native']
     monkeypatch.setattr(extension, 'is_available', lambda: False)

@@ -1,4 +1,6 @@
 """The CUDA sources compile with nvcc alone; on a GPU, CUDA kernels equal the CPU ones."""
+import os
+import re
 import shutil
 import subprocess
 from pathlib import Path
@@ -39,13 +41,18 @@ def test_shared_headers_are_self_contained(tmp_path):
     assert done.returncode == 0, done.stderr
 
 
-def _cuda_home():
-    from torch.utils.cpp_extension import CUDA_HOME
-    return CUDA_HOME
+def _cuda_include():
+    """The CUDA toolkit's include folder (asked from nvcc: a CPU torch knows no CUDA_HOME)."""
+    if NVCC is None:
+        return None
+    done = subprocess.run([NVCC, '--dryrun', '-x', 'cu', '-c', os.devnull, '-o', os.devnull],
+                          capture_output=True, text=True, timeout=60)
+    found = re.search(r'INCLUDES="-I([^"]+)"', done.stdout + done.stderr)
+    return found.group(1).strip() if found else None
 
 
 @pytest.mark.slow
-@pytest.mark.skipif(shutil.which('c++') is None or _cuda_home() is None,
+@pytest.mark.skipif(shutil.which('c++') is None or _cuda_include() is None,
                     reason='needs a host C++ compiler and the CUDA toolkit headers')
 def test_cuda_binding_compiles_against_torch_headers(tmp_path):
     """Syntax check of ops/csrc/tcm_cuda_binding.cpp with torch's and the toolkit's headers.
@@ -55,7 +62,7 @@ def test_cuda_binding_compiles_against_torch_headers(tmp_path):
     import sysconfig
     from torch.utils.cpp_extension import include_paths
     includes = include_paths() + [sysconfig.get_paths()['include'],
-                                  str(Path(_cuda_home()) / 'include'),
+                                  _cuda_include(),
                                   str(OPS / 'include'), str(OPS / 'csrc')]
     if not any((Path(p) / 'c10/cuda/impl/cuda_cmake_macros.h').is_file() for p in includes):
         generated = tmp_path / 'c10' / 'cuda' / 'impl' / 'cuda_cmake_macros.h'

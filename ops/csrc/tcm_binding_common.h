@@ -43,10 +43,14 @@ inline tcm::Geometry check_correlation(const at::Tensor& f1, const at::Tensor& f
   return geometry(f1, patch_size, dilation);
 }
 
-// The incoming gradient of correlation: (B, P, P, H, W).
-inline void check_correlation_grad(const at::Tensor& grad, const tcm::Geometry& g) {
+// correlation_backward: the forward's checks and the incoming gradient (B, P, P, H, W).
+inline tcm::Geometry check_correlation_backward(const at::Tensor& grad, const at::Tensor& f1,
+                                                const at::Tensor& f2, int64_t patch_size,
+                                                int64_t dilation) {
+  const tcm::Geometry g = check_correlation(f1, f2, patch_size, dilation);
   TORCH_CHECK(grad.sizes() == at::IntArrayRef({g.B, g.P, g.P, g.H, g.W}),
               "mmaction_tcm: correlation grad has shape ", grad.sizes());
+  return g;
 }
 
 // tempo_match / tempo_match_backward: (B, C, H, W) pair, odd P >= 3, sigma and
@@ -60,13 +64,19 @@ inline tcm::Geometry check_tempo_match(const at::Tensor& f1, const at::Tensor& f
   return geometry(f1, patch_size, 1);
 }
 
-// The incoming gradients of tempo_match: flow (B, 2, H, W), confidence (B, 1, H, W).
-inline void check_tempo_match_grads(const at::Tensor& grad_flow, const at::Tensor& grad_conf,
-                                    const tcm::Geometry& g) {
+// tempo_match_backward: the forward's checks and the incoming gradients, flow (B, 2, H, W)
+// and confidence (B, 1, H, W).
+inline tcm::Geometry check_tempo_match_backward(const at::Tensor& grad_flow,
+                                                const at::Tensor& grad_conf,
+                                                const at::Tensor& f1, const at::Tensor& f2,
+                                                int64_t patch_size, double sigma,
+                                                double temperature) {
+  const tcm::Geometry g = check_tempo_match(f1, f2, patch_size, sigma, temperature);
   TORCH_CHECK(grad_flow.sizes() == at::IntArrayRef({g.B, 2, g.H, g.W}) &&
                   grad_conf.sizes() == at::IntArrayRef({g.B, 1, g.H, g.W}),
               "mmaction_tcm: tempo_match grads have shapes ", grad_flow.sizes(), " and ",
               grad_conf.sizes());
+  return g;
 }
 
 // Output dtype follows type promotion; arithmetic runs in double for double, else float

@@ -54,8 +54,7 @@ std::tuple<at::Tensor, at::Tensor> correlation_backward_cuda(const at::Tensor& g
                                                              const at::Tensor& f2_,
                                                              int64_t patch_size,
                                                              int64_t dilation) {
-  const tcm::Geometry g = check_correlation(f1_, f2_, patch_size, dilation);
-  check_correlation_grad(grad_, g);
+  const tcm::Geometry g = check_correlation_backward(grad_, f1_, f2_, patch_size, dilation);
   const c10::cuda::CUDAGuard guard(f1_.device());
   const auto wt = work_type(f1_, f2_);
   const at::Tensor f1 = as_nchw(f1_, wt), f2 = as_nchw(f2_, wt);
@@ -96,9 +95,9 @@ std::tuple<at::Tensor, at::Tensor> tempo_match_cuda(const at::Tensor& f1_,
 std::tuple<at::Tensor, at::Tensor> tempo_match_backward_cuda(
     const at::Tensor& grad_flow_, const at::Tensor& grad_conf_, const at::Tensor& f1_,
     const at::Tensor& f2_, int64_t patch_size, double sigma, double temperature) {
-  const tcm::Geometry g = check_tempo_match(f1_, f2_, patch_size, sigma, temperature);
+  const tcm::Geometry g = check_tempo_match_backward(grad_flow_, grad_conf_, f1_, f2_,
+                                                     patch_size, sigma, temperature);
   check_cuda_patch(patch_size);
-  check_tempo_match_grads(grad_flow_, grad_conf_, g);
   const c10::cuda::CUDAGuard guard(f1_.device());
   const auto wt = work_type(f1_, f2_);
   const at::Tensor f1 = as_nchw(f1_, wt), f2 = as_nchw(f2_, wt);

@@ -27,8 +27,7 @@ std::tuple<at::Tensor, at::Tensor> correlation_backward_cpu(const at::Tensor& gr
                                                             const at::Tensor& f2_,
                                                             int64_t patch_size,
                                                             int64_t dilation) {
-  const tcm::Geometry g = check_correlation(f1_, f2_, patch_size, dilation);
-  check_correlation_grad(grad_, g);
+  const tcm::Geometry g = check_correlation_backward(grad_, f1_, f2_, patch_size, dilation);
   const auto wt = work_type(f1_, f2_);
   const at::Tensor f1 = f1_.to(wt), f2 = f2_.to(wt);
   const at::Tensor grad = grad_.to(wt).contiguous();
@@ -63,8 +62,8 @@ std::tuple<at::Tensor, at::Tensor> tempo_match_cpu(const at::Tensor& f1_, const 
 std::tuple<at::Tensor, at::Tensor> tempo_match_backward_cpu(
     const at::Tensor& grad_flow_, const at::Tensor& grad_conf_, const at::Tensor& f1_,
     const at::Tensor& f2_, int64_t patch_size, double sigma, double temperature) {
-  const tcm::Geometry g = check_tempo_match(f1_, f2_, patch_size, sigma, temperature);
-  check_tempo_match_grads(grad_flow_, grad_conf_, g);
+  const tcm::Geometry g = check_tempo_match_backward(grad_flow_, grad_conf_, f1_, f2_,
+                                                     patch_size, sigma, temperature);
   const auto wt = work_type(f1_, f2_);
   const at::Tensor f1 = f1_.to(wt), f2 = f2_.to(wt);
   const at::Tensor gf = grad_flow_.to(wt).contiguous(), gc = grad_conf_.to(wt).contiguous();
