@@ -6,7 +6,8 @@ import sys
 import pytest
 import torch
 
-from deploy_helpers import ROOT, build, save_checkpoint, small_config
+from deploy_helpers import (ROOT, assert_close_scores, build, random_clips, reference_scores,
+                            save_checkpoint, small_config)
 from mmaction_tcm.deploy import (ExportError, ModelFileError, export_model, load_exported,
                                  load_recognizer)
 from mmaction_tcm.deploy import export as export_module
@@ -73,17 +74,14 @@ def test_corrupt_model_files(tmp_path):
         load_exported(str(tmp_path / 'absent.onnx'))
 
 
-def test_truncated_onnx_and_foreign_onnx(tmp_path):
-    model = build(small_config('tsm_r18_sthv1'))
-    path = tmp_path / 'm.onnx'
-    export_model(model, 'onnx', str(path), (8, 3, 64, 64))
-    data = path.read_bytes()
+def test_truncated_onnx_and_foreign_onnx(tsm_onnx, tmp_path):
+    data = open(tsm_onnx['onnx'], 'rb').read()
     cut = tmp_path / 'cut.onnx'
     cut.write_bytes(data[:len(data) // 2])
     with pytest.raises(ModelFileError, match='not a valid ONNX model'):
         load_exported(str(cut))
     import onnx
-    proto = onnx.load(str(path))
+    proto = onnx.load(tsm_onnx['onnx'])
     del proto.metadata_props[:]
     foreign = tmp_path / 'foreign.onnx'
     onnx.save(proto, str(foreign))
@@ -122,25 +120,50 @@ def test_failed_aoti_compile_leaves_no_partial_package(tmp_path, monkeypatch):
     assert os.listdir(tmp_path) == []
 
 
-def test_export_tool_arguments(tmp_path):
+def _export_tool():
     sys.path.insert(0, os.path.join(TOOLS, 'deployment'))
     try:
         import importlib
-        tool = importlib.import_module('export')
+        return importlib.import_module('export')
     finally:
         sys.path.pop(0)
+
+
+@pytest.fixture(scope='module')
+def tsm_onnx(tmp_path_factory):
+    """Plain TSM-R18 exported by tools/deployment/export.py (static batch of 1, --check)."""
+    root = tmp_path_factory.mktemp('tsm_onnx')
     cfg = small_config('tsm_r18_sthv1')
-    ckpt = save_checkpoint(build(cfg), str(tmp_path / 'm.pth'))
-    cfg_file = _config_file(cfg, tmp_path / 'cfg.py')
-    with pytest.raises(SystemExit, match='must end with .onnx'):
-        tool.main([cfg_file, ckpt, '--format', 'onnx', '--out', str(tmp_path / 'm.pt2')])
-    with pytest.raises(ExportError, match='--shape must be T 3 H W'):
-        tool.main([cfg_file, ckpt, '--format', 'onnx', '--out', str(tmp_path / 'm.onnx'),
-                   '--shape', '8', '1', '64', '64'])
-    meta = tool.main([cfg_file, ckpt, '--format', 'onnx', '--out', str(tmp_path / 'm.onnx'),
-                      '--shape', '8', '3', '64', '64', '--check'])
-    assert meta['max_abs_diff'] < 1e-3
+    model = build(cfg)
+    files = dict(model=model, ckpt=save_checkpoint(model, str(root / 'm.pth')),
+                 cfg=_config_file(cfg, root / 'cfg.py'), onnx=str(root / 'm.onnx'))
+    files['meta'] = _export_tool().main([files['cfg'], files['ckpt'], '--format', 'onnx',
+                                         '--out', files['onnx'], '--shape', '8', '3', '64',
+                                         '64', '--check'])
+    return files
+
+
+def test_export_tool_static_batch(tsm_onnx):
+    meta = tsm_onnx['meta']
+    assert meta['max_abs_diff'] < 1e-3  # --check ran the file against eager
     assert meta['mmaction_tcm.clip_shape'] == '[8, 3, 64, 64]'
+    assert meta['mmaction_tcm.dynamic_clips'] == 'false'
+    runner = load_exported(tsm_onnx['onnx'])
+    clips = random_clips(1, runner.clip_shape)
+    assert_close_scores(runner(clips), reference_scores(tsm_onnx['model'], clips))
+    with pytest.raises(ValueError, match=r'exactly 1 clip\(s\)'):
+        runner(random_clips(2, runner.clip_shape))
+
+
+def test_export_tool_arguments(tsm_onnx, tmp_path):
+    tool = _export_tool()
+    with pytest.raises(SystemExit, match='must end with .onnx'):
+        tool.main([tsm_onnx['cfg'], tsm_onnx['ckpt'], '--format', 'onnx', '--out',
+                   str(tmp_path / 'm.pt2')])
+    with pytest.raises(ExportError, match='--shape must be T 3 H W'):
+        tool.main([tsm_onnx['cfg'], tsm_onnx['ckpt'], '--format', 'onnx', '--out',
+                   str(tmp_path / 'm.onnx'), '--shape', '8', '1', '64', '64'])
+    assert not (tmp_path / 'm.onnx').exists()
 
 
 @pytest.mark.parametrize('config, clip', [('tcm_r50_sthv1', (8, 224, 224)),

@@ -11,7 +11,7 @@ from mmaction_tcm.deploy import ClipClassifier, export_model, load_exported
 
 # (config, backbone overrides, clip shape (T, 3, H, W), slow)
 FAMILIES = {
-    'tsm_r18': ('tsm_r18_sthv1', {}, (8, 3, 64, 64), False),
+    'tsm_r18': ('tsm_r18_sthv1', {}, (8, 3, 64, 64), True),  # static: test_deploy_errors
     'tcm_r18': ('tcm_r18_sthv1', {}, (8, 3, 64, 64), False),
     'tsm_r50': ('tsm_r50_sthv1', {}, (8, 3, 64, 64), True),
     'tcm_r50': ('tcm_r50_sthv1', {}, (8, 3, 64, 64), True),
@@ -81,14 +81,3 @@ def test_frame_count_is_fixed_with_clear_errors(exported):
     # without the wrapper, onnxruntime itself rejects the frame count (static dim)
     with pytest.raises(Exception, match='(?i)invalid dimensions|index: 1'):
         session.run(None, {'clips': random_clips(1, (4, 3, 64, 64)).numpy()})
-
-
-def test_static_batch_export(tmp_path):
-    model = build(small_config('tsm_r18_sthv1'))
-    path = str(tmp_path / 'tsm.onnx')
-    export_model(model, 'onnx', path, (8, 3, 64, 64), dynamic_clips=False, batch=1)
-    runner = load_exported(path)
-    clips = random_clips(1, runner.clip_shape)
-    assert_close_scores(runner(clips), reference_scores(model, clips))
-    with pytest.raises(ValueError, match=r'exactly 1 clip\(s\)'):
-        runner(random_clips(2, runner.clip_shape))

@@ -140,15 +140,22 @@ def _load_pt2(path: str) -> ExportedModel:
         raise ModelFileError(f'{path} is a damaged AOTInductor package: {exc}') from exc
     if bad is not None:
         raise ModelFileError(f'{path} is a damaged AOTInductor package (bad entry {bad})')
-    ensure_native_ops()  # before loading: the package resolves the ops by name
+    try:  # before loading: a package that calls our ops resolves them by name
+        ensure_native_ops()
+        ops_error = None
+    except ModelFileError as exc:
+        ops_error = exc
     try:
         compiled = torch._inductor.aoti_load_package(path)
         meta = _parse_metadata(dict(compiled.get_metadata()), path)
     except ModelFileError:
         raise
     except Exception as exc:
+        hint = f' ({ops_error})' if ops_error is not None else ''
         raise ModelFileError(f'cannot load the AOTInductor package {path}: '
-                             f'{type(exc).__name__}: {exc}') from exc
+                             f'{type(exc).__name__}: {exc}{hint}') from exc
+    if meta.get('native_ops') and ops_error is not None:
+        raise ops_error
 
     def run(clips):
         x = torch.as_tensor(clips, dtype=torch.float32).contiguous()

@@ -59,10 +59,8 @@ def median_ms(fn, clips, repeats: int, warmup: int) -> float:
     return statistics.median(times)
 
 
-def bench_model(name: str, args, workdir: str) -> list:
-    from mmaction_tcm.deploy import (ClipClassifier, export_model, load_exported,
-                                     load_recognizer)
-    from mmaction_tcm.deploy.clip_model import set_corr_backend
+def bench_model(name: str, args, workdir: str, done: list) -> list:
+    from mmaction_tcm.deploy import ClipClassifier, load_recognizer
     model = load_recognizer(osp.join(ROOT, MODELS[name]), None)
     classifier = ClipClassifier(model).eval()
     t, _, h, w = args.shape
@@ -73,44 +71,62 @@ def bench_model(name: str, args, workdir: str) -> list:
 
     def add(backend, fn, prepare_s=None, size=None):
         with torch.no_grad():
-            diff = float((fn(clips) - ref).abs().max())
+            out = fn(clips)
+            diff = float((out - ref).abs().max()) if out.shape == ref.shape else float('nan')
         ms = median_ms(fn, clips, args.repeats, args.warmup)
         rows.append(dict(model=name, backend=backend, median_ms=ms, max_abs_diff=diff,
                          file_mb=size, prepare_s=prepare_s))
         print(f'  {name} {backend}: {ms:.1f} ms', flush=True)
+        if args.out:  # partial results survive an interrupted run
+            from mmaction_tcm.engine import atomic_write_text
+            atomic_write_text(json.dumps(done + rows, indent=1), args.out)
 
     for backend in args.backends:
-        if backend == 'eager':
-            add('eager', classifier)
-        elif backend == 'compile':
-            compiled = torch.compile(classifier, backend='inductor')
-            start = time.perf_counter()
-            with torch.no_grad():
-                compiled(clips)
-            add('torch.compile', compiled, time.perf_counter() - start)
-        elif backend == 'onnxruntime':
-            variants = [('onnxruntime', model)]
-            if name.startswith('tcm'):
-                swapped = copy.deepcopy(model)
-                set_corr_backend(swapped, 'pytorch')
-                variants.append(('onnxruntime (pytorch-path graph)', swapped))
-            for label, source in variants:
-                path = osp.join(workdir, f'{name}_{len(rows)}.onnx')
-                start = time.perf_counter()
-                export_model(source, 'onnx', path, args.shape)
-                prepare = time.perf_counter() - start
-                runner = load_exported(path, threads=torch.get_num_threads())
-                add(label, runner, prepare, os.path.getsize(path) / 2**20)
-        elif backend == 'aoti':
-            path = osp.join(workdir, f'{name}.pt2')
-            start = time.perf_counter()
-            export_model(model, 'pt2', path, args.shape)
-            prepare = time.perf_counter() - start
-            add('AOTInductor', load_exported(path), prepare, os.path.getsize(path) / 2**20)
+        try:
+            run_backend(backend, name, model, classifier, clips, args, workdir, rows, add)
+        except Exception as exc:  # report and go on with the other backends
+            print(f'  {name} {backend} FAILED: {type(exc).__name__}: {exc}', flush=True)
+            rows.append(dict(model=name, backend=f'{backend} (failed)', median_ms=float('nan'),
+                             max_abs_diff=float('nan'), file_mb=None, prepare_s=None))
     eager = next((r['median_ms'] for r in rows if r['backend'] == 'eager'), None)
     for r in rows:
         r['ratio_to_eager'] = r['median_ms'] / eager if eager else None
     return rows
+
+
+def run_backend(backend, name, model, classifier, clips, args, workdir, rows, add):
+    """Time one backend of one model; ``add`` records a row."""
+    from mmaction_tcm.deploy import export_model, load_exported
+    from mmaction_tcm.deploy.clip_model import set_corr_backend
+    if backend == 'eager':
+        add('eager', classifier)
+        # the mean / std normalisation the exported graphs contain, on its own
+        add('(normalisation alone, eager)', lambda x: (x - classifier.mean) / classifier.std)
+    elif backend == 'compile':
+        compiled = torch.compile(classifier, backend='inductor')
+        start = time.perf_counter()
+        with torch.no_grad():
+            compiled(clips)
+        add('torch.compile', compiled, time.perf_counter() - start)
+    elif backend == 'onnxruntime':
+        variants = [('onnxruntime', model)]
+        if name.startswith('tcm'):
+            swapped = copy.deepcopy(model)
+            set_corr_backend(swapped, 'pytorch')
+            variants.append(('onnxruntime (pytorch-path graph)', swapped))
+        for label, source in variants:
+            path = osp.join(workdir, f'{name}_{len(rows)}.onnx')
+            start = time.perf_counter()
+            export_model(source, 'onnx', path, args.shape)
+            prepare = time.perf_counter() - start
+            runner = load_exported(path, threads=torch.get_num_threads())
+            add(label, runner, prepare, os.path.getsize(path) / 2**20)
+    elif backend == 'aoti':
+        path = osp.join(workdir, f'{name}.pt2')
+        start = time.perf_counter()
+        export_model(model, 'pt2', path, args.shape)
+        prepare = time.perf_counter() - start
+        add('AOTInductor', load_exported(path), prepare, os.path.getsize(path) / 2**20)
 
 
 def format_table(rows: list, args) -> str:
@@ -120,7 +136,7 @@ def format_table(rows: list, args) -> str:
              '| model | backend | median ms | x eager | max abs diff | file MB | '
              'export/compile s |', '|---|---|---:|---:|---:|---:|---:|']
     for r in rows:
-        ratio = '' if r['ratio_to_eager'] is None else f'{r["ratio_to_eager"]:.2f}'
+        ratio = '' if r.get('ratio_to_eager') is None else f'{r["ratio_to_eager"]:.2f}'
         size = '' if r['file_mb'] is None else f'{r["file_mb"]:.1f}'
         prep = '' if r['prepare_s'] is None else f'{r["prepare_s"]:.0f}'
         lines.append(f'| {r["model"]} | {r["backend"]} | {r["median_ms"]:.1f} | {ratio} | '
@@ -133,7 +149,7 @@ def main(argv=None) -> list:
     rows = []
     with tempfile.TemporaryDirectory() as workdir:
         for name in args.models:
-            rows += bench_model(name, args, workdir)
+            rows += bench_model(name, args, workdir, rows)
     print(format_table(rows, args))
     if args.out:
         from mmaction_tcm.engine import atomic_write_text
