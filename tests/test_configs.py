@@ -29,6 +29,8 @@ REQUIRED = (
 CLASSES = {'k400': 400, 'ucf101': 101, 'hmdb51': 51, 'sthv1': 174, 'sthv2': 174}
 FLIP_MAPS = {'sthv1': {2: 4, 4: 2, 30: 41, 41: 30, 52: 66, 66: 52},
              'sthv2': {86: 87, 87: 86, 93: 94, 94: 93, 166: 167, 167: 166}}
+# the released rule: these classes are never flipped (names checked in test_released_path.py)
+NO_FLIP = {'sthv1': [2, 4, 30, 41, 52, 66], 'sthv2': [86, 87, 93, 94, 166, 167]}
 
 
 def all_configs():
@@ -82,9 +84,10 @@ def test_config_builds_and_is_consistent(name):
         assert t == (int(frames.group(1)) if frames else 8)
         if not name.startswith('tcm_'):
             assert tuple(cfg.model.backbone.get('tcm_stages', ())) == ()
-    flips = [s for s in cfg.train_dataloader.dataset.pipeline if s['type'] == 'Flip']
-    if dataset in FLIP_MAPS:
-        assert flips and flips[0]['flip_label_map'] == FLIP_MAPS[dataset]
+    flips = [s for s in cfg.train_dataloader.dataset.pipeline if s['type'] == 'SelectiveFlip']
+    if dataset in NO_FLIP:
+        assert flips and flips[0]['no_flip_labels'] == NO_FLIP[dataset]
+        assert cfg.flip_and_swap['flip_label_map'] == FLIP_MAPS[dataset]  # MMAction2's rule
     # every test protocol names a sampler, a resize and a crop the test tool can apply
     for proto in cfg.get('test_protocols', {}).values():
         assert set(proto) == {'sampler', 'resize', 'crop'}
@@ -129,7 +132,7 @@ def _run_pipeline(steps, results):
 
 def test_sth_flip_swaps_left_right_labels_and_mirrors_frames():
     cfg = load('tcm_r50_sthv1.py')
-    flip = [dict(s) for s in cfg.train_dataloader.dataset.pipeline if s['type'] == 'Flip'][0]
+    flip = dict(cfg.flip_and_swap)  # MMAction2's rule, the documented alternative
     flip['flip_ratio'] = 1.0
     imgs = [np.arange(2 * 3 * 3, dtype=np.uint8).reshape(2, 3, 3) for _ in range(2)]
     for label, expected in ((2, 4), (41, 30), (5, 5)):

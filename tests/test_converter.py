@@ -17,7 +17,19 @@ from reference_released_model import random_released_state_dict, released_logits
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 TOOL = os.path.join(ROOT, 'tools', 'convert_official_checkpoint.py')
+LABEL_MAPS = os.path.join(ROOT, 'mmaction_tcm', 'datasets', 'label_maps')
 T = 8
+
+
+def mmaction2_names(dataset='sthv1'):
+    with open(os.path.join(LABEL_MAPS, f'{dataset}_mmaction2.txt')) as f:
+        return f.read().splitlines()
+
+
+def release_index_of_mmaction2_class():
+    """[release index of MMAction2 class i]: the release numbers the sorted names."""
+    names = mmaction2_names()
+    return [sorted(names).index(n) for n in names]
 
 
 @pytest.fixture(scope='module')
@@ -40,6 +52,7 @@ def test_released_layout_size(released):
 
 
 def test_converted_model_gives_released_logits(released, tmp_path):
+    """Output i is the release's logit of MMAction2's class i (the tool's defaults)."""
     out = tmp_path / 'tcm_r50_sthv1_converted.pth'
     res = run_tool(released[1], out)
     assert res.returncode == 0, res.stderr
@@ -54,7 +67,8 @@ def test_converted_model_gives_released_logits(released, tmp_path):
               for k, v in released[0]['state_dict'].items()}
         reference = released_logits(sd, x, T)
     assert ours.shape == (2, 174)
-    torch.testing.assert_close(ours, reference, rtol=1e-7, atol=1e-9)
+    rows = release_index_of_mmaction2_class()
+    torch.testing.assert_close(ours, reference[:, rows], rtol=1e-7, atol=1e-9)
     assert reference.std() > 1e-3  # the comparison is not between constants
 
 
@@ -66,6 +80,36 @@ def test_meta_and_key_mapping(released):
     assert 'backbone.layer1.0.conv1.conv.net.weight' in sd
     assert 'backbone.tcm_after_layer2.tam.temporal_attention.conv.weight' in sd
     assert conv['meta']['best_prec1'] == 52.2 and conv['meta']['eca_kernel_size'] == 3
+    assert conv['meta']['label_order'] == 'mmaction2' and conv['meta']['dataset'] == 'sthv1'
+    assert conv['meta']['dataset_meta']['classes'] == mmaction2_names()
+
+
+def test_head_rows_follow_the_class_names(released):
+    """Default: row i (weight and bias) = the release's row of MMAction2's class i."""
+    head_w = released[0]['state_dict']['module.new_fc.weight'][:, :, 0]
+    head_b = released[0]['state_dict']['module.new_fc.bias']
+    rows = release_index_of_mmaction2_class()
+    assert sum(r == i for i, r in enumerate(rows)) == 1  # the two numberings differ
+    conv = convert_official_checkpoint(released[0])
+    for i in (0, 2, 30, 173):
+        assert torch.equal(conv['state_dict']['cls_head.fc_cls.weight'][i], head_w[rows[i]])
+        assert conv['state_dict']['cls_head.fc_cls.bias'][i] == head_b[rows[i]]
+    assert conv['meta']['rows_permuted'] is True
+    kept = convert_official_checkpoint(released[0], label_order='release')
+    assert torch.equal(kept['state_dict']['cls_head.fc_cls.weight'], head_w)
+    assert kept['meta']['dataset_meta']['classes'] == sorted(mmaction2_names())
+    assert kept['meta']['rows_permuted'] is False
+
+
+def test_sthv2_needs_no_permutation(released):
+    """MMAction2's V2 map is the sorted V1 names, i.e. the release's (JSON) numbering."""
+    assert mmaction2_names('sthv2') == sorted(mmaction2_names('sthv1'))
+    for order in ('mmaction2', 'release'):
+        conv = convert_official_checkpoint(released[0], dataset='sthv2', label_order=order)
+        assert torch.equal(conv['state_dict']['cls_head.fc_cls.bias'],
+                           released[0]['state_dict']['module.new_fc.bias'])
+        assert conv['meta']['dataset_meta']['classes'] == mmaction2_names('sthv2')
+        assert conv['meta']['rows_permuted'] is False
 
 
 def test_frame_count_mismatch(released, tmp_path):

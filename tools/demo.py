@@ -32,7 +32,8 @@ def parse_args(argv=None):
     p.add_argument('checkpoint', metavar='model',
                    help='checkpoint (pytorch) or exported .onnx / .pt2 file')
     p.add_argument('--backend', choices=BACKENDS, default='pytorch')
-    p.add_argument('--label-map', help='text file, one class name per line (line i = class i)')
+    p.add_argument('--label-map', help='text file, one class name per line (line i = class i); '
+                   "default: the checkpoint's meta.dataset_meta.classes, if any")
     p.add_argument('--top-k', type=int, default=5)
     p.add_argument('--device', default='cpu', help='device of the pytorch backend')
     p.add_argument('--window', type=int, help='score windows of this many frames')
@@ -73,7 +74,9 @@ def main(argv=None) -> list:
         scores = result['scores']
     else:
         scores = inference_recognizer(model, args.video).pred_score.cpu()
-    names = read_label_map(args.label_map) if args.label_map else None
+    from mmaction_tcm.utils import checkpoint_class_names  # converted: meta.dataset_meta
+    names = (read_label_map(args.label_map) if args.label_map else
+             checkpoint_class_names(args.checkpoint) if args.backend == 'pytorch' else None)
     if names is not None and len(names) != scores.numel():
         raise ValueError(f'--label-map has {len(names)} names but the model predicts '
                          f'{scores.numel()} classes')

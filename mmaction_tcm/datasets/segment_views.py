@@ -20,6 +20,13 @@ class SampleSegmentViews(BaseTransform):
     random fraction per view and segment, drawn from a generator seeded by ``seed`` and the
     video's path, so repeated and multi-process runs see the same frames.
 
+    Videos with ``total_frames <= num_segments``: ``short_video='spread'`` applies the same
+    formula (MMAction2's ``SampleFrames`` test mode: e.g. 5 frames, 8 segments ->
+    ``0, 0, 1, 2, 2, 3, 4, 4``); ``short_video='first_frame'`` takes frame 0 for every
+    segment of every view, as the released TCM / TSM test loader (``_get_val_indices``) does.
+    For longer videos the two agree (view 0 of ``'uniform'`` is the release's
+    ``int(tick / 2 + tick * k)``, ``tick = total_frames / num_segments``).
+
     Frame indices are clip-major (``num_views * num_segments`` frames, view 0 first), the
     order ``TSMHead`` and ``BaseHead.average_clip`` expect.
 
@@ -27,12 +34,18 @@ class SampleSegmentViews(BaseTransform):
     ``clip_len`` (1), ``frame_interval`` (None), ``num_clips`` (``num_views * num_segments``).
     """
 
+    SHORT_VIDEO_RULES = ('spread', 'first_frame')
+
     def __init__(self, num_segments: int = 8, num_views: int = 1, mode: str = 'uniform',
-                 seed: int = 0):
+                 seed: int = 0, short_video: str = 'spread'):
         check_int('num_segments', num_segments, minimum=1)
         check_int('num_views', num_views, minimum=1)
         if mode not in ('uniform', 'random'):
             raise ValueError(f"mode must be 'uniform' or 'random', got {mode!r}")
+        if short_video not in self.SHORT_VIDEO_RULES:
+            raise ValueError(f'short_video must be one of {self.SHORT_VIDEO_RULES}, '
+                             f'got {short_video!r}')
+        self.short_video = short_video
         self.num_segments = num_segments
         self.num_views = num_views
         self.mode = mode
@@ -55,6 +68,8 @@ class SampleSegmentViews(BaseTransform):
         starts = np.arange(self.num_segments) * seg_len
         inds = np.floor(starts[None, :] + self._fractions(results) * seg_len)
         inds = np.clip(inds, 0, total - 1).astype(np.int64).reshape(-1)
+        if self.short_video == 'first_frame' and total <= self.num_segments:
+            inds[:] = 0
         results['frame_inds'] = (inds + results['start_index']).astype(np.int32)
         results['clip_len'] = 1
         results['frame_interval'] = None
@@ -63,4 +78,5 @@ class SampleSegmentViews(BaseTransform):
 
     def __repr__(self) -> str:
         return (f'{self.__class__.__name__}(num_segments={self.num_segments}, '
-                f'num_views={self.num_views}, mode={self.mode!r}, seed={self.seed})')
+                f'num_views={self.num_views}, mode={self.mode!r}, seed={self.seed}, '
+                f'short_video={self.short_video!r})')

@@ -2,7 +2,7 @@
 # 3-D CNNs: one 16-frame clip sampled uniformly over the whole video (MMAction2's
 # UniformSample: one random frame per segment in training, segment starts at test), the
 # released TCM spatial protocol at half resolution (120x160 frames, multi-scale crop 112,
-# flip with the left/right classes swapped; test: centre crop 112, one clip), NCTHW layout.
+# flip except the left/right classes; test: centre crop 112, one clip), NCTHW layout.
 # Dataset, annotations and batches: sthv1_3d_32x224.py.
 _base_ = ['./sthv1_3d_32x224.py']
 
@@ -16,7 +16,7 @@ train_pipeline = [
     dict(type='MultiScaleCrop', input_size=112, scales=(1, 0.875, 0.75, 0.66),
          random_crop=False, max_wh_scale_gap=1, num_fixed_crops=13),
     dict(type='Resize', scale=(112, 112), keep_ratio=False),
-    dict(type='Flip', flip_ratio=0.5, flip_label_map=_base_.sthv1_flip_label_map),
+    dict(_base_.released_flip),
     dict(type='FormatShape', input_format='NCTHW'),
     dict(type='PackActionInputs')
 ]

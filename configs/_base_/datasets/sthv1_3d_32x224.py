@@ -1,8 +1,8 @@
 # Something-Something V1 (174 classes, JPEG frames, MMAction2 layout tools/data/sthv1) for
 # 3-D CNNs: one 32-frame clip sampled uniformly over the whole video (MMAction2's
 # UniformSample: one random frame per segment in training, segment starts at test), the
-# released TCM spatial protocol (240x320 frames, multi-scale crop 224, flip with the
-# left/right classes swapped; test: centre crop 224, one clip), NCTHW layout.
+# released TCM spatial protocol (240x320 frames, multi-scale crop 224, flip except the
+# left/right classes; test: centre crop 224, one clip), NCTHW layout.
 
 dataset_type = 'CheckedRawframeDataset'  # RawframeDataset + label range check
 num_classes = 174
@@ -13,8 +13,12 @@ ann_file_val = 'data/sthv1/sthv1_val_list_rawframes.txt'
 ann_file_test = 'data/sthv1/sthv1_val_list_rawframes.txt'
 
 file_client_args = dict(io_backend='disk')
-# classes whose label swaps under a horizontal flip (MMAction2's sthv1 map)
+# training flip: the released rule, p = 0.5 except the six left/right classes (MMAction2's
+# numbering), never flipped; MMAction2's flip-and-swap is `flip_and_swap` (see sthv1.py)
+sthv1_no_flip_labels = [2, 4, 30, 41, 52, 66]
 sthv1_flip_label_map = {2: 4, 4: 2, 30: 41, 41: 30, 52: 66, 66: 52}
+released_flip = dict(type='SelectiveFlip', flip_ratio=0.5, no_flip_labels=sthv1_no_flip_labels)
+flip_and_swap = dict(type='Flip', flip_ratio=0.5, flip_label_map=sthv1_flip_label_map)
 clip_len = 32
 
 train_pipeline = [
@@ -24,7 +28,7 @@ train_pipeline = [
     dict(type='MultiScaleCrop', input_size=224, scales=(1, 0.875, 0.75, 0.66),
          random_crop=False, max_wh_scale_gap=1, num_fixed_crops=13),
     dict(type='Resize', scale=(224, 224), keep_ratio=False),
-    dict(type='Flip', flip_ratio=0.5, flip_label_map=sthv1_flip_label_map),
+    dict(released_flip),
     dict(type='FormatShape', input_format='NCTHW'),
     dict(type='PackActionInputs')
 ]

@@ -1,6 +1,7 @@
-# Something-Something V2 (174 classes), webm videos (MMAction2 layout: tools/data/sthv2).
-# Same protocol as Sth-V1 (released TCM recipe): 240x320 resize, multi-scale crop 224,
-# flip with the left/right classes swapped; test: 240x320, centre crop 224, one clip.
+# Something-Something V2 (174 classes), webm videos (MMAction2 layout: tools/data/sthv2;
+# class i = line i of MMAction2's label map = the labels JSON's index). Same protocol as
+# Sth-V1 (released TCM recipe): 240x320 resize, multi-scale crop 224, flip except the
+# left/right classes; test: 240x320, centre crop 224, one clip, the release's frame indices.
 # 8 frames per clip (TSN segments).
 
 dataset_type = 'CheckedVideoDataset'  # VideoDataset + label range check
@@ -15,8 +16,19 @@ ann_file_val = 'data/sthv2/sthv2_val_list_videos.txt'
 ann_file_test = 'data/sthv2/sthv2_val_list_videos.txt'
 
 file_client_args = dict(io_backend='disk')
-# classes whose label swaps under a horizontal flip (MMAction2's sthv2 map)
+# Training flip. The released rule (default): every clip is flipped with p = 0.5 except those
+# of the six left/right classes, which are never flipped (86 / 87 pulling something from left
+# to right / right to left, 93 / 94 pushing ..., 166 / 167 turning the camera left / right;
+# MMAction2 and the release number V2 alike). MMAction2's rule, flipping every clip and
+# swapping the labels of those pairs, is `flip_and_swap` (docs/released_checkpoint.md).
+sthv2_no_flip_labels = [86, 87, 93, 94, 166, 167]
 sthv2_flip_label_map = {86: 87, 87: 86, 93: 94, 94: 93, 166: 167, 167: 166}
+released_flip = dict(type='SelectiveFlip', flip_ratio=0.5, no_flip_labels=sthv2_no_flip_labels)
+flip_and_swap = dict(type='Flip', flip_ratio=0.5, flip_label_map=sthv2_flip_label_map)
+# Test / validation frames: the release's indices (a video of at most 8 frames gives its first
+# frame eight times); short_video='spread' spreads them as MMAction2's SampleFrames does.
+released_sampler = dict(type='SampleSegmentViews', num_segments=8, num_views=1,
+                        mode='uniform', short_video='first_frame')
 
 train_pipeline = [
     dict(type='CheckedDecordInit', on_error=on_bad_video, **file_client_args),
@@ -26,13 +38,13 @@ train_pipeline = [
     dict(type='MultiScaleCrop', input_size=224, scales=(1, 0.875, 0.75, 0.66),
          random_crop=False, max_wh_scale_gap=1, num_fixed_crops=13),
     dict(type='Resize', scale=(224, 224), keep_ratio=False),
-    dict(type='Flip', flip_ratio=0.5, flip_label_map=sthv2_flip_label_map),
+    dict(released_flip),
     dict(type='FormatShape', input_format='NCHW'),
     dict(type='PackActionInputs')
 ]
 val_pipeline = [
     dict(type='CheckedDecordInit', on_error=on_bad_video, **file_client_args),
-    dict(type='SampleFrames', clip_len=1, frame_interval=1, num_clips=8, test_mode=True),
+    dict(released_sampler),
     dict(type='DecordDecode'),
     dict(type='Resize', scale=(320, 240), keep_ratio=False),
     dict(type='CenterCrop', crop_size=224),
@@ -41,7 +53,7 @@ val_pipeline = [
 ]
 test_pipeline = [
     dict(type='CheckedDecordInit', on_error=on_bad_video, **file_client_args),
-    dict(type='SampleSegmentViews', num_segments=8, num_views=1, mode='uniform'),
+    dict(released_sampler),
     dict(type='DecordDecode'),
     dict(type='Resize', scale=(320, 240), keep_ratio=False),
     dict(type='CenterCrop', crop_size=224),
