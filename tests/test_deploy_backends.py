@@ -9,7 +9,6 @@ import os
 import sys
 
 import pytest
-import torch
 
 from deploy_helpers import (ROOT, assert_close_scores, build, random_clips, reference_scores,
                             save_checkpoint, small_config)

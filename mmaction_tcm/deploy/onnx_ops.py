@@ -95,9 +95,11 @@ def _float_tensor(array: np.ndarray):
 def translation_table() -> Dict[torch._ops.OpOverload, object]:
     """``{torch.ops.mmaction_tcm.<op>.default: onnxscript function}`` for the loaded ops.
 
-    Ops the process has not registered (native library not loaded) are left out: a traced
-    model then contains the PyTorch path instead, which needs no translation.
+    The native library is loaded first when it can be; ops that cannot be registered are
+    left out (a model traced without them contains the PyTorch path, which needs none).
     """
+    from .native_ops import try_load_native_ops
+    try_load_native_ops()
     table = {}
     namespace = torch.ops.mmaction_tcm
     for name, fn in (('correlation', correlation_onnx), ('tempo_match', tempo_match_onnx)):

@@ -15,6 +15,7 @@ import torch
 
 from .clip_model import LAYOUT_2D, layout_description
 from .export import METADATA_PREFIX
+from .native_ops import try_load_native_ops
 
 
 class ModelFileError(RuntimeError):
@@ -35,13 +36,10 @@ def _parse_metadata(raw: Dict[str, str], path: str) -> dict:
 def ensure_native_ops() -> None:
     """Load mmaction_tcm's native op library into this process (needed by .pt2 packages
     that call ``torch.ops.mmaction_tcm.*``)."""
-    from .. import ops
-    probe = torch.zeros(1, 1, 1, 1)
-    try:
-        ops.correlation(probe, probe, 1, corr_backend='native')
-    except RuntimeError as exc:
+    reason = try_load_native_ops()
+    if reason is not None:
         raise ModelFileError(f'this package calls the native mmaction_tcm ops, which cannot '
-                             f'be loaded in this process: {exc}') from exc
+                             f'be loaded in this process: {reason}')
 
 
 class ExportedModel:
