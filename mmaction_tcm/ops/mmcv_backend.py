@@ -22,9 +22,10 @@ def correlation_mmcv(f1: torch.Tensor, f2: torch.Tensor, patch_size: int,
     """FlowNet correlation by mmcv: ``(B, C, H, W)`` x2 -> ``(B, P, P, H, W)``.
 
     Raises:
-        RuntimeError: when the inputs are not CUDA tensors (mmcv implements this op for
-        CUDA only).
+        RuntimeError: when mmcv's compiled ops are missing, or the inputs are not CUDA
+        tensors (mmcv implements this op for CUDA only).
     """
+    check_mmcv_ops()
     from mmcv.ops import Correlation
     if not (f1.is_cuda and f2.is_cuda):
         raise RuntimeError("corr_backend='mmcv' runs on CUDA tensors only (mmcv's "
