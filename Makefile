@@ -1,6 +1,7 @@
 # Set-up and test entry points. Everything a fresh machine needs is installed here.
 #   make test   - create .venv (CPU torch 2.13.0 + OpenMMLab stack), install us, run pytest
-#   make demo   - the main job: tempo videos, TSM vs TCM, comparison table
+#   make demo   - the main job: appearance pretraining, then TSM-R18 vs TCM-R18 fine-tuned on
+#                 the tempo videos; tables + robustness plot (DEMO_ARGS=--quick: plumbing)
 PYTHON ?= python3
 VENV   ?= .venv
 PY     := $(VENV)/bin/python
@@ -27,8 +28,9 @@ test: install
 test-fast: install
 	$(PY) -m pytest -q -m "not slow" tests
 
+DEMO_ARGS ?=
 demo: install
-	$(PY) tools/run_tempo_demo.py
+	$(PY) tools/run_tempo_demo.py $(DEMO_ARGS)
 
 clean:
 	rm -rf $(VENV) build *.egg-info

@@ -1,7 +1,8 @@
-"""End-to-end: the quick CPU demo (tiny data, one epoch, stock mmengine Runner) and the
-tools that consume its checkpoints (tempo robustness, Grad-CAM, video demo).
+"""End-to-end: the quick two-stage demo (tiny data, one epoch, stock mmengine Runner) --
+appearance pretraining (cached trunk) then TSM / TCM fine-tuning -- and the tools that
+consume its checkpoints (tempo robustness, Grad-CAM, video demo).
 
-One tiny TSM/TCM pair is trained once per module and shared by every test.
+One tiny run of both stages is made once per module and shared by every test.
 """
 import json
 import os
@@ -25,9 +26,11 @@ def demo(tmp_path_factory):
     import run_tempo_demo
     base = tmp_path_factory.mktemp('tempo_demo')
     data, work = str(base / 'data'), str(base / 'work')
-    rows = run_tempo_demo.main(['--quick', '--data-root', data, '--work-dir', work])
-    return dict(rows=rows, data=data, work=work,
-                by_model={r['model']: r for r in rows})
+    pretrain = ['--data-root', str(base / 'appearance'), '--cache-dir', str(base / 'cache')]
+    out = run_tempo_demo.main(['--quick', '--data-root', data, '--work-dir', work,
+                               '--pretrain-args', ' '.join(pretrain)])
+    return dict(out=out, rows=out['rows'], data=data, work=work, pretrain=pretrain,
+                base=base, by_model={r['model']: r for r in out['rows']})
 
 
 def _test_videos(data_root):
@@ -36,27 +39,32 @@ def _test_videos(data_root):
                 for rel, lab in (line.split() for line in f if line.strip())]
 
 
-def test_quick_demo_trains_tests_and_reports(demo):
+def test_quick_demo_runs_both_stages_and_reports(demo):
     from mmaction_tcm.models import TCM
-    rows, by = demo['rows'], demo['by_model']
+    rows, by, stage1 = demo['rows'], demo['by_model'], demo['out']['stage1']
+    assert os.path.isfile(stage1['trunk']) and not stage1['reused']
+    assert 0.0 <= stage1['test_top1'] <= 1.0 and 0.0 <= stage1['val_top1'] <= 1.0
     assert [r['model'] for r in rows] == ['TSM-R18', 'TCM-R18']
     for r in rows:
-        assert os.path.isfile(r['checkpoint'])
-        for key in ('top1', 'top5', 'mean_class'):
+        assert os.path.isfile(r['checkpoint']) and os.path.isfile(r['run_config'])
+        for key in ('top1', 'top5', 'mean_class', 'val_top1'):
             assert 0.0 <= r[key] <= 1.0
         assert r['top5'] >= r['top1']
         assert r['train_time'] > 0 and r['flops'] > 0
-    # TCM-R18 = TSM-R18 + one TCM on the 64-channel res2 map (patch 15 in the config)
-    tcm = TCM(64, 8, patch_size=15)
-    extra = sum(p.numel() for p in tcm.parameters())
+    # TCM-R18 = TSM-R18 + one TCM on the 128-channel res3 map (patch 15 in the config)
+    extra = sum(p.numel() for p in TCM(128, 8, patch_size=15).parameters())
     assert by['TCM-R18']['params'] - by['TSM-R18']['params'] == extra
     assert by['TCM-R18']['flops'] > by['TSM-R18']['flops']
     with open(os.path.join(demo['work'], 'results.json')) as f:
-        assert json.load(f) == rows
+        saved = json.load(f)
+    assert saved['rows'] == rows and saved['stage1']['trunk'] == stage1['trunk']
     with open(os.path.join(demo['work'], 'results.md')) as f:
         table = f.read()
     assert '| TSM-R18 |' in table and '| TCM-R18 |' in table and 'margin' in table
-    # the data was reused on a second call with the same settings
+    assert 'stage 1' in table and 'tau=8' in table
+    assert os.path.getsize(os.path.join(demo['work'], 'robustness',
+                                        'tempo_robustness.png')) > 0
+    # the motion data was reused on a second call with the same settings
     import run_tempo_demo
     args = run_tempo_demo.parse_args(['--quick', '--data-root', demo['data']])
     before = os.path.getmtime(os.path.join(demo['data'], 'test_list.txt'))
@@ -64,13 +72,109 @@ def test_quick_demo_trains_tests_and_reports(demo):
     assert os.path.getmtime(os.path.join(demo['data'], 'test_list.txt')) == before
 
 
+def test_cached_trunk_loads_into_tsm_and_tcm_with_only_tcm_and_head_missing(demo):
+    """Every trunk tensor of the Runner's own stage-1 checkpoint reaches the TSM and the
+    TCM backbone through the torchvision-format file; only TCM and head stay unloaded."""
+    from mmengine.config import Config
+    from mmaction.registry import MODELS
+    stage1 = demo['out']['stage1']
+    ckpt = os.path.join(os.path.dirname(stage1['trunk']), 'epoch_1.pth')
+    stage1_state = torch.load(ckpt, map_location='cpu', weights_only=False)['state_dict']
+    trunk = {k[len('backbone.'):]: v for k, v in stage1_state.items()
+             if k.startswith('backbone.') and not k.endswith('num_batches_tracked')}
+    saved = torch.load(stage1['trunk'], map_location='cpu', weights_only=True)
+    assert 'conv1.weight' in saved and 'layer3.0.downsample.1.running_var' in saved
+    assert torch.equal(saved['fc.weight'], stage1_state['cls_head.fc_cls.weight'])
+    for config, tcm_keys in (('configs/tsm_r18_tempo.py', False),
+                             ('configs/tcm_r18_tempo.py', True)):
+        cfg = Config.fromfile(os.path.join(ROOT, config))
+        cfg.model.backbone.pretrained = stage1['trunk']
+        model = MODELS.build(cfg.model)
+        model.init_weights()
+        unloaded = []
+        for key, value in model.backbone.state_dict().items():
+            if key.endswith('num_batches_tracked'):
+                continue
+            source = key.replace('.net.', '.')  # TSM wraps each block's conv1 in a shift
+            if source in trunk:
+                assert torch.equal(value, trunk[source]), key
+            else:
+                unloaded.append(key)
+        assert all(k.startswith('tcm_after_layer2.') for k in unloaded), unloaded
+        assert bool(unloaded) == tcm_keys
+        loaded = [k for k in model.backbone.state_dict()
+                  if not k.endswith('num_batches_tracked') and k not in unloaded]
+        assert len(loaded) == len(trunk)  # one to one
+        # the head is not in the trunk: it keeps the fine-tuning init (std 0.001)
+        assert model.cls_head.fc_cls.weight.std() < 0.002
+
+
+def test_stage1_cache_is_reused_and_rebuilt_when_an_input_changes(demo):
+    import pretrain_appearance as pa
+    first = demo['out']['stage1']
+    mtime = os.path.getmtime(first['trunk'])
+    again = pa.main(['--quick', *demo['pretrain']])
+    assert again['reused'] and again['key'] == first['key']
+    assert os.path.getmtime(first['trunk']) == mtime
+    # every input enters the key: generator settings, config text
+    meta = dict(task='appearance', seed=0, size=112, per_class=dict(train=2))
+    key = pa.cache_key(meta, 'cfg')
+    assert pa.cache_key(dict(meta, seed=1), 'cfg') != key
+    assert pa.cache_key(dict(meta, size=64), 'cfg') != key
+    assert pa.cache_key(meta, 'cfg2') != key
+    # a changed training seed trains again, into its own cache entry
+    other = pa.main(['--quick', *demo['pretrain'], '--seed', '1'])
+    assert not other['reused'] and other['key'] != first['key']
+    assert os.path.isfile(other['trunk']) and os.path.isfile(first['trunk'])
+    assert not torch.equal(torch.load(other['trunk'])['conv1.weight'],
+                           torch.load(first['trunk'])['conv1.weight'])
+
+
+def test_torchvision_names_of_the_stage1_state_dict():
+    import pretrain_appearance as pa
+    w = torch.zeros(1)
+    state = {'backbone.conv1.conv.weight': w, 'backbone.conv1.bn.running_mean': w,
+             'backbone.layer2.0.conv2.bn.weight': w,
+             'backbone.layer2.0.downsample.conv.weight': w,
+             'backbone.layer2.0.downsample.bn.bias': w,
+             'backbone.layer1.1.bn1.num_batches_tracked': w,
+             'cls_head.fc_cls.bias': w}
+    assert list(pa.torchvision_resnet_state(state)) == [
+        'conv1.weight', 'bn1.running_mean', 'layer2.0.bn2.weight',
+        'layer2.0.downsample.0.weight', 'layer2.0.downsample.1.bias', 'fc.bias']
+    with pytest.raises(KeyError, match='backbone'):
+        pa.torchvision_resnet_state({'neck.x.weight': w})
+
+
+def test_own_video_dataset_is_used_as_is(tmp_path):
+    """A data root with lists and no generator meta.json: no generation, the lists, the
+    class count and the frame size go into the config."""
+    import run_tempo_demo
+    (tmp_path / 'train_list.txt').write_text('a.mp4 0\n')
+    args = run_tempo_demo.parse_args(['--data-root', str(tmp_path), '--num-classes', '5',
+                                      '--size', '96', '--test-list', str(tmp_path / 't.txt')])
+    assert run_tempo_demo.own_data(args)
+    run_tempo_demo.prepare_data(args)  # nothing written
+    assert sorted(os.listdir(tmp_path)) == ['train_list.txt']
+    cfg = run_tempo_demo.build_cfg('configs/tcm_r18_tempo.py', args, 3, str(tmp_path / 'w'),
+                                   'trunk.pth')
+    assert cfg.model.cls_head.num_classes == 5 and cfg.model.backbone.pretrained == 'trunk.pth'
+    assert cfg.train_dataloader.dataset.ann_file == str(tmp_path / 'train_list.txt')
+    assert cfg.test_dataloader.dataset.ann_file == str(tmp_path / 't.txt')
+    assert cfg.val_dataloader.dataset.data_prefix == dict(video=str(tmp_path))
+    assert cfg.randomness.seed == 3
+    sizes = {tuple(step.scale) for split in ('train', 'val', 'test')
+             for step in cfg[f'{split}_dataloader'].dataset.pipeline if step.type == 'Resize'}
+    assert sizes == {(96, 96)}
+
+
 def test_robustness_resamples_with_repeat_last_and_matches_runner_test(demo, tmp_path):
     from mmengine.config import Config
     from analysis import tempo_robustness as tr
     by = demo['by_model']
     out = str(tmp_path / 'rob')
-    argv = [os.path.join(ROOT, by['TSM-R18']['config']), by['TSM-R18']['checkpoint'],
-            os.path.join(ROOT, by['TCM-R18']['config']), by['TCM-R18']['checkpoint'],
+    argv = [by['TSM-R18']['run_config'], by['TSM-R18']['checkpoint'],
+            by['TCM-R18']['run_config'], by['TCM-R18']['checkpoint'],
             '--strides', '4', '8', '--data-root', demo['data'],
             '--names', 'TSM', 'TCM', '--out-dir', out]
     results = tr.main(argv)
@@ -105,16 +209,16 @@ def test_gradcam_writes_overlays_for_tcm_output(demo, tmp_path):
     out = str(tmp_path / 'cam.png')
     res = gradcam.main([os.path.join(ROOT, by['TCM-R18']['config']),
                         by['TCM-R18']['checkpoint'], video, '--target-layers',
-                        'backbone.tcm_after_layer1', 'backbone/layer2', '--out', out,
+                        'backbone.tcm_after_layer2', 'backbone/layer3', '--out', out,
                         '--label-map', os.path.join(demo['data'], 'label_map.txt')])
-    assert res['layers'] == ['backbone/tcm_after_layer1', 'backbone/layer2']
+    assert res['layers'] == ['backbone/tcm_after_layer2', 'backbone/layer3']
     img = mpimg.imread(out)
     assert img.ndim == 3 and img.shape[1] > img.shape[0]  # 8 columns x 3 rows
     assert img[..., :3].std() > 0.05
     default = gradcam.main([os.path.join(ROOT, by['TCM-R18']['config']),
                             by['TCM-R18']['checkpoint'], video, '--out', out])
-    assert default['layers'] == ['backbone/tcm_after_layer1']  # every TCM of the model
-    with pytest.raises(ValueError, match='tcm_after_layer1'):
+    assert default['layers'] == ['backbone/tcm_after_layer2']  # every TCM of the model
+    with pytest.raises(ValueError, match='tcm_after_layer2'):
         gradcam.main([os.path.join(ROOT, by['TCM-R18']['config']),
                       by['TCM-R18']['checkpoint'], video, '--target-layers',
                       'backbone.tcm_after_layer3', '--out', out])
@@ -141,7 +245,7 @@ def test_video_demo_top5_matches_a_direct_forward(demo, capsys):
     model = init_recognizer(cfg_path, by['TCM-R18']['checkpoint'], device='cpu')
     # centred 8 x 4 clip of a 32-frame video: it spans 29 frames, so it starts at 1
     frames = decord.VideoReader(video).get_batch(list(range(1, 32, 4))).asnumpy()
-    assert frames.shape == (8, 64, 64, 3)  # the config's input size: no resize
+    assert frames.shape == (8, 112, 112, 3)  # the config's input size: no resize
     x = torch.from_numpy(frames).permute(0, 3, 1, 2).float()
     mean = torch.tensor([123.675, 116.28, 103.53]).view(1, 3, 1, 1)
     std = torch.tensor([58.395, 57.12, 57.375]).view(1, 3, 1, 1)

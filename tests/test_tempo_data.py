@@ -1,6 +1,7 @@
 """The synthetic tempo-video generator: decodable, balanced, deterministic, and classes
 that differ only in motion (a single frame does not give the label away)."""
 import collections
+import colorsys
 import filecmp
 import os
 
@@ -197,3 +198,68 @@ def test_pad_end_sampler_copies_the_last_frame(total, stride, expected):
     assert out['clip_len'] == 8 and out['num_clips'] == 1
     with pytest.raises(ValueError, match='frame_interval'):
         SampleFramesPadEnd(8, 0)
+
+
+def _scene(task_label, index, appearance=None, seed=2, size=32):
+    return tv.sample_scene(task_label, tv.video_rng(seed, 'train', index), size, 4, appearance)
+
+
+def _majority_rule_accuracy(x, y, num_x, num_y):
+    """Predict ``y`` from ``x`` by the most frequent ``y`` of each ``x`` value in the even
+    samples; accuracy on the odd samples."""
+    counts = np.zeros((num_x, num_y))
+    np.add.at(counts, (x[::2], y[::2]), 1)
+    return float((counts.argmax(1)[x[1::2]] == y[1::2]).mean())
+
+
+def test_appearance_class_does_not_predict_the_motion_class():
+    """In the motion data every object's appearance class is drawn independently of the
+    motion class: predicting the motion from the actor's appearance stays at chance."""
+    n_app, n_motion = len(tv.APPEARANCE_CLASSES), len(tv.CLASSES)
+    motion = tv.split_labels('train', 100, seed=2)
+    appearance = np.array([_scene(int(m), i)['actors'][0].appearance
+                           for i, m in enumerate(motion)])
+    chance = 1 / n_motion
+    n_test = len(motion) // 2
+    bound = chance + 3 * np.sqrt(chance * (1 - chance) / n_test)
+    acc = _majority_rule_accuracy(appearance, motion, n_app, n_motion)
+    assert acc < bound, f'the appearance class predicts the motion class: {acc:.3f}'
+    # every appearance class occurs (uniform draw), and the rule does find a dependence
+    # of the same data size when there is one: half the labels copied from appearance
+    assert set(appearance.tolist()) == set(range(n_app))
+    copied = np.random.default_rng(0).random(len(motion)) < 0.5
+    leaky = np.where(copied, appearance % n_motion, motion)
+    assert _majority_rule_accuracy(appearance, leaky, n_app, n_motion) > bound + 0.1
+
+
+def test_appearance_videos_show_only_objects_of_the_label_class():
+    for label in range(len(tv.APPEARANCE_CLASSES)):
+        scene = _scene(label % len(tv.CLASSES), label, appearance=label)
+        sprites = scene['actors'] + scene['distractors']
+        assert all(s.appearance == label for s in sprites)
+        shape, palette = tv.APPEARANCE_CLASSES[label].split('_')
+        hue_centre = tv.PALETTES[palette]
+        for s in sprites:
+            assert s.shape == shape
+            for colour in (s.colour, s.colour2):
+                hue = colorsys.rgb_to_hsv(*colour)[0]
+                assert min(abs(hue - hue_centre), 1 - abs(hue - hue_centre)) < 0.06
+    a = tv.render_appearance_video(4, tv.video_rng(0, 'val', 1, 'appearance'), 32, 3)
+    b = tv.render_appearance_video(4, tv.video_rng(0, 'val', 1, 'appearance'), 32, 3)
+    assert a.shape == (3, 32, 32, 3) and a.dtype == np.uint8
+    np.testing.assert_array_equal(a, b)
+    with pytest.raises(ValueError, match='appearance'):
+        tv.render_appearance_video(len(tv.APPEARANCE_CLASSES), tv.video_rng(0, 'val', 1))
+
+
+def test_generate_appearance_dataset_lists_appearance_labels(tmp_path):
+    pytest.importorskip('decord')
+    ann = tv.generate_dataset(str(tmp_path), {'val': 1}, size=32, num_frames=3, seed=0,
+                              task='appearance')
+    with open(tmp_path / 'label_map.txt') as f:
+        assert f.read().split() == list(tv.APPEARANCE_CLASSES)
+    with open(ann['val']) as f:
+        labels = sorted(int(line.split()[1]) for line in f)
+    assert labels == list(range(len(tv.APPEARANCE_CLASSES)))
+    with pytest.raises(ValueError, match='task'):
+        tv.generate_dataset(str(tmp_path), {'val': 1}, task='colour')
