@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 import torch
 
-from deploy_helpers import build, small_config
+from helpers import build, small_config
 from mmaction_tcm import apis
 
 

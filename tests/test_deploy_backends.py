@@ -10,8 +10,8 @@ import sys
 
 import pytest
 
-from deploy_helpers import (ROOT, assert_close_scores, build, random_clips, reference_scores,
-                            save_checkpoint, small_config)
+from helpers import (ROOT, assert_close_scores, build, random_clips, reference_scores,
+                     save_checkpoint, small_config)
 from mmaction_tcm.deploy import export_model, load_exported
 
 pytestmark = pytest.mark.slow

@@ -6,8 +6,8 @@ import sys
 import pytest
 import torch
 
-from deploy_helpers import (ROOT, assert_close_scores, build, random_clips, reference_scores,
-                            save_checkpoint, small_config)
+from helpers import (ROOT, assert_close_scores, build, random_clips, reference_scores,
+                     save_checkpoint, small_config)
 from mmaction_tcm.deploy import (ExportError, ModelFileError, export_model, load_exported,
                                  load_recognizer)
 from mmaction_tcm.deploy import export as export_module

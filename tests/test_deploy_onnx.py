@@ -5,8 +5,7 @@ import onnx
 import pytest
 import torch
 
-from deploy_helpers import (assert_close_scores, build, random_clips, reference_scores,
-                            small_config)
+from helpers import assert_close_scores, build, random_clips, reference_scores, small_config
 from mmaction_tcm.deploy import ClipClassifier, export_model, load_exported
 
 # (config, backbone overrides, clip shape (T, 3, H, W), slow)
