@@ -44,7 +44,58 @@ def parse_args(argv=None):
     p.add_argument('--repeats', type=int, default=10)
     p.add_argument('--warmup', type=int, default=2)
     p.add_argument('--out', help='also write the rows as JSON here')
+    p.add_argument('--op-only', action='store_true',
+                   help='only compare the two ONNX forms of tempo_match at TCM-R50 res3 '
+                        'size (13 frame pairs of 64 x 28 x 28, patch 15)')
     return p.parse_args(argv)
+
+
+class _TempoMatch(torch.nn.Module):
+    def __init__(self, backend: str):
+        super().__init__()
+        self.backend = backend
+
+    def forward(self, f1, f2):
+        from mmaction_tcm.ops import tempo_match
+        return tempo_match(f1, f2, 15, 5.0, 100.0, backend=self.backend)
+
+
+def bench_op(args) -> list:
+    """tempo_match alone: native / PyTorch eager, and onnxruntime on the translation of
+    the native op vs on the traced PyTorch path (ms, ONNX nodes, max |flow - native|)."""
+    import onnxruntime as ort
+    from mmaction_tcm.deploy.onnx_ops import translation_table
+    gen = torch.Generator().manual_seed(0)
+    f1, f2 = (torch.nn.functional.normalize(torch.randn(13, 64, 28, 28, generator=gen), dim=1)
+              for _ in range(2))
+    with torch.no_grad():
+        ref = _TempoMatch('native')(f1, f2)[0]
+    rows = []
+    for backend in ('native', 'pytorch'):
+        ms = median_ms(lambda x: _TempoMatch(backend)(x, f2), f1, args.repeats, args.warmup)
+        rows.append(dict(form=f'eager {backend}', median_ms=ms, nodes=None, max_abs_diff=None))
+    options = ort.SessionOptions()
+    options.intra_op_num_threads = torch.get_num_threads()
+    for label, backend in (('onnxruntime, translation', 'native'),
+                           ('onnxruntime, pytorch-path graph', 'pytorch')):
+        program = torch.export.export(_TempoMatch(backend), (f1, f2))
+        proto = torch.onnx.export(program, (f1, f2), dynamo=True, verbose=False,
+                                  custom_translation_table=translation_table()).model_proto
+        session = ort.InferenceSession(proto.SerializeToString(), options,
+                                       providers=['CPUExecutionProvider'])
+        names = [i.name for i in session.get_inputs()]
+        feed = dict(zip(names, (f1.numpy(), f2.numpy())))
+        flow = torch.from_numpy(session.run(None, feed)[0])
+        ms = median_ms(lambda _: session.run(None, feed), f1, args.repeats, args.warmup)
+        rows.append(dict(form=label, median_ms=ms, nodes=len(proto.graph.node),
+                         max_abs_diff=float((flow - ref).abs().max())))
+    print('| tempo_match (13 x 64 x 28 x 28, P 15) | median ms | ONNX nodes | '
+          'max abs diff vs native |\n|---|---:|---:|---:|')
+    for r in rows:
+        nodes = '' if r['nodes'] is None else r['nodes']
+        diff = '' if r['max_abs_diff'] is None else f'{r["max_abs_diff"]:.1e}'
+        print(f'| {r["form"]} | {r["median_ms"]:.2f} | {nodes} | {diff} |')
+    return rows
 
 
 def median_ms(fn, clips, repeats: int, warmup: int) -> float:
@@ -146,6 +197,8 @@ def format_table(rows: list, args) -> str:
 
 def main(argv=None) -> list:
     args = parse_args(argv)
+    if args.op_only:
+        return bench_op(args)
     rows = []
     with tempfile.TemporaryDirectory() as workdir:
         for name in args.models:
