@@ -33,6 +33,15 @@ def no_tf32():
     torch.backends.cuda.matmul.allow_tf32, torch.backends.cudnn.allow_tf32 = saved
 
 
+def assert_branch_close(y, y_ref, residual, tol):
+    """Compare the TCM branch ``y - residual`` on its own scale: with the residual included
+    (|x| ~ 4) a tolerance relative to |y| would let branch errors of that size pass."""
+    branch, branch_ref = y - residual, y_ref - residual
+    scale = branch_ref.abs().max().item()
+    assert scale > 0, 'the TCM branch is zero: nothing is compared'
+    torch.testing.assert_close(branch, branch_ref, rtol=0, atol=tol * scale)
+
+
 def both_backends(shape, P, dtype, seed, corr_dilation=1):
     """Outputs and input gradients of native and PyTorch paths under one random loss."""
     g = torch.Generator().manual_seed(seed + 100)
@@ -78,7 +87,7 @@ def test_cuda_fp16_autocast_through_tcm():
     assert torch.isfinite(x.grad).all() and x.grad.abs().sum() > 0
     with torch.no_grad():
         ref = tcm(x)
-    torch.testing.assert_close(y.float(), ref, rtol=0, atol=5e-2 * ref.abs().max().item())
+    assert_branch_close(y.float(), ref, x.detach(), 5e-2)
 
 
 def test_cuda_tcm_native_equals_pytorch(no_tf32):
@@ -90,14 +99,15 @@ def test_cuda_tcm_native_equals_pytorch(no_tf32):
     x = torch.randn(16, 64, 28, 28, device=DEV)
     xn, xr = x.clone().requires_grad_(), x.clone().requires_grad_()
     yn, yr = nat(xn), ref(xr)
-    torch.testing.assert_close(yn, yr, rtol=0, atol=1e-5)
+    assert_branch_close(yn, yr, x, 1e-5)
     yn.square().mean().backward()
     yr.square().mean().backward()
-    torch.testing.assert_close(xn.grad, xr.grad, rtol=0, atol=1e-5)
+    # the residual passes the output gradient 2y/n straight to x: compare what TCM adds
+    assert_branch_close(xn.grad, xr.grad, 2 * yr.detach() / yr.numel(), 1e-4)
     nat.eval()
     ref.eval()
     with torch.no_grad():  # eval: ConvBNStack folds BatchNorm on the GPU too
-        torch.testing.assert_close(nat(x), ref(x), rtol=0, atol=1e-5)
+        assert_branch_close(nat(x), ref(x), x, 1e-5)
 
 
 def test_cuda_backbone_equals_cpu(no_tf32):

