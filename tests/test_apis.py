@@ -40,12 +40,19 @@ def _cv2_frames(path):
     return np.stack(frames)
 
 
-def test_frames_pipeline_swaps_the_decoder(model):
-    steps = apis.frames_pipeline(model.cfg.test_pipeline)
+@pytest.mark.parametrize('config, first', [('tcm_r18_tempo', 'SampleFrames'),
+                                            ('tcm_r50_sthv1', 'SampleSegmentViews'),
+                                            ('tcm_r50_k400', 'SampleSegmentViews'),
+                                            ('tcm_resnext3d101_sthv1', 'UniformSample')])
+def test_frames_pipeline_swaps_the_decoder(config, first):
+    pipeline = small_config(config).test_pipeline
+    steps = apis.frames_pipeline(pipeline)
     kinds = [s['type'] for s in steps]
-    assert 'DecordInit' not in kinds and 'DecordDecode' not in kinds
-    assert kinds[:2] == ['SampleFrames', 'ArrayDecode']
-    assert [s['type'] for s in model.cfg.test_pipeline][0] == 'DecordInit'  # not modified
+    assert not any(k.endswith('Init') or k.endswith('Decode') and k != 'ArrayDecode'
+                   for k in kinds)
+    assert kinds[:2] == [first, 'ArrayDecode']
+    assert kinds[2:] == [s['type'] for s in pipeline][-len(kinds) + 2:]  # the rest unchanged
+    assert any(s['type'].endswith('Decode') for s in pipeline)  # the config is not modified
 
 
 def test_path_array_list_and_capture_agree(model, video):

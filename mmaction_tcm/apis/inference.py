@@ -19,21 +19,28 @@ from mmaction.apis import inference_recognizer as _mmaction_inference
 from mmengine.dataset import Compose
 from mmengine.registry import init_default_scope
 
-DECODE_STEPS = ('DecordDecode', 'OpenCVDecode', 'PyAVDecode', 'RawFrameDecode',
-                'ArrayDecode')
-INIT_STEPS = ('DecordInit', 'OpenCVInit', 'PyAVInit')
+# file readers: ``*Init`` (DecordInit, OpenCVInit, PyAVInit, CheckedDecordInit, ...) open the
+# file, ``*Decode`` (DecordDecode, RawFrameDecode, ...) read the sampled frames
+
+
+def _is_init(step: dict) -> bool:
+    return str(step['type']).endswith('Init')
+
+
+def _is_decode(step: dict) -> bool:
+    return str(step['type']).endswith('Decode')
 
 VideoLike = Union[str, Path, np.ndarray, Sequence[np.ndarray], 'cv2.VideoCapture']
 
 
 def frames_pipeline(test_pipeline: Sequence[dict]) -> List[dict]:
-    """The config's test pipeline for in-memory frames: ``*Init`` steps dropped, the
-    decoding step replaced by ``ArrayDecode``."""
-    steps = [copy.deepcopy(dict(s)) for s in test_pipeline if s['type'] not in INIT_STEPS]
-    decode = [i for i, s in enumerate(steps) if s['type'] in DECODE_STEPS]
+    """The config's test pipeline for in-memory frames: the file-opening ``*Init`` steps
+    dropped, the ``*Decode`` step replaced by ``ArrayDecode``."""
+    steps = [copy.deepcopy(dict(s)) for s in test_pipeline if not _is_init(s)]
+    decode = [i for i, s in enumerate(steps) if _is_decode(s)]
     if len(decode) != 1:
-        raise ValueError(f'the test pipeline must have exactly one decoding step (one of '
-                         f'{DECODE_STEPS}), found {len(decode)}')
+        raise ValueError(f'the test pipeline must have exactly one decoding step (a *Decode '
+                         f'transform), found {[steps[i]["type"] for i in decode]}')
     steps[decode[0]] = dict(type='ArrayDecode')
     return steps
 

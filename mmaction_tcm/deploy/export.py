@@ -85,7 +85,8 @@ def default_clip_size(cfg) -> Tuple[int, int, int]:
         elif kind in ('CenterCrop', 'ThreeCrop', 'TenCrop'):
             crop = step['crop_size']
             size = (crop, crop) if isinstance(crop, int) else (crop[1], crop[0])
-        elif kind == 'Resize' and not step.get('keep_ratio', True) and size is None:
+        elif kind in ('Resize', 'PillowResize') and not step.get('keep_ratio', True) \
+                and size is None:
             w, h = step['scale']
             size = (h, w)
     if frames is None or size is None:
