@@ -147,8 +147,8 @@ def _trainable_groups(model, optim_cfg):
     return wrapper.optimizer.param_groups
 
 
-@pytest.mark.parametrize('name', ['tcm_r18_sthv1_res2345.py', 'tcm_r18_sthv1_mtdm_only.py',
-                                  'tcm_r18_sthv1_tam_only.py'])
+@pytest.mark.parametrize('name', ['tcm_r50_sthv1.py', 'tcm_r18_sthv1_res2345.py',
+                                  'tcm_r18_sthv1_mtdm_only.py', 'tcm_r18_sthv1_tam_only.py'])
 def test_optimizer_covers_every_parameter_with_the_released_policy(name):
     """TSMOptimWrapperConstructor must not drop TCM parameters; BN / biases: no decay,
     biases at 2x lr (DESIGN section 2)."""
