@@ -35,6 +35,7 @@ from _bootstrap import use_checkout_package  # noqa: E402
 use_checkout_package()
 
 import mmaction_tcm  # noqa: E402,F401  (registers TCM and the backbones)
+from mmaction_tcm.datasets.tempo_videos import APPEARANCE_CLASSES  # noqa: E402
 
 ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
 MODELS = (('TSM-R18', 'configs/tsm_r18_tempo.py'), ('TCM-R18', 'configs/tcm_r18_tempo.py'))
@@ -212,7 +213,7 @@ def summarise(rows: list, stage1: dict = None) -> str:
     if stage1:
         lines += [f'stage 1 (appearance pretraining, shared): top-1 '
                   f'{100 * stage1["test_top1"]:.1f}% test / {100 * stage1["val_top1"]:.1f}% '
-                  f'val over {stage1.get("num_classes", 12)} appearance classes', '']
+                  f'val over {len(APPEARANCE_CLASSES)} appearance classes', '']
     lines += [f'stage 2 seeds: {seeds}', '',
               '| model | val top-1 (%) | top-1 (%) | top-5 (%) | mean class acc (%) | params '
               '| GFLOPs (8 frames) | train time (s) |',
