@@ -17,8 +17,8 @@ class _Ops(torch.nn.Module):
         self.patch, self.dilation, self.match_patch = patch, dilation, match_patch
 
     def forward(self, f1, f2):
-        corr = correlation(f1, f2, self.patch, self.dilation, backend='native')
-        flow, conf = tempo_match(f1, f2, self.match_patch, 3.0, 50.0, backend='native')
+        corr = correlation(f1, f2, self.patch, self.dilation, corr_backend='native')
+        flow, conf = tempo_match(f1, f2, self.match_patch, 3.0, 50.0, corr_backend='native')
         return corr, flow, conf
 
 
@@ -67,7 +67,7 @@ def test_argmax_ties_take_the_first_maximum(session):
     # on the first one (row-major), as in the native op and torch.max
     f = torch.full((1, 6, 9, 11), 1 / np.sqrt(6))
     _, flow, conf = _run(session, f, f)
-    ref_flow, ref_conf = tempo_match(f, f, 7, 3.0, 50.0, backend='native')
+    ref_flow, ref_conf = tempo_match(f, f, 7, 3.0, 50.0, corr_backend='native')
     torch.testing.assert_close(flow, ref_flow, rtol=0, atol=1e-5)
     torch.testing.assert_close(conf, ref_conf, rtol=0, atol=1e-6)
     assert float(flow[0, 0, 0, 0]) > 0  # top-left pixel: the first in-bounds tie is (0, 0)

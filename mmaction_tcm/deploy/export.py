@@ -60,15 +60,22 @@ def load_recognizer(config, checkpoint: Optional[str], device: str = 'cpu',
     return model.to(device).eval()
 
 
+EXPORTABLE_BACKENDS = ('auto', 'native', 'pytorch')
+
+
 def check_exportable(model: nn.Module) -> None:
-    """Refuse backends that neither torch.export nor ONNX can trace."""
-    mmcv = [name for name, backend in corr_backends(model) if backend == 'mmcv']
-    if mmcv:
+    """Refuse backends that neither torch.export nor ONNX can trace (third-party CUDA
+    extensions such as ``'mmcv'``)."""
+    refused = [(name, backend) for name, backend in corr_backends(model)
+               if backend not in EXPORTABLE_BACKENDS]
+    if refused:
+        backends = sorted({b for _, b in refused})
         raise ExportError(
-            f"corr_backend='mmcv' cannot be exported (mmcv.ops.Correlation is a CUDA-only "
-            f"extension with no fake kernel or ONNX form), used by: {', '.join(mmcv)}. The "
-            f"weights do not depend on the backend: export with --corr-backend native (or "
-            f"pytorch), which computes the same function.")
+            f"corr_backend={', '.join(repr(b) for b in backends)} cannot be exported (a "
+            f"CUDA-only extension op with no fake kernel or ONNX form, e.g. "
+            f"mmcv.ops.Correlation), used by: {', '.join(n for n, _ in refused)}. The weights "
+            f"do not depend on the backend: export with --corr-backend native (or pytorch), "
+            f"which computes the same function.")
 
 
 def default_clip_size(cfg) -> Tuple[int, int, int]:

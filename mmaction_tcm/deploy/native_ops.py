@@ -10,7 +10,7 @@ def try_load_native_ops() -> Optional[str]:
     from .. import ops
     probe = torch.zeros(1, 1, 1, 1)
     try:
-        ops.correlation(probe, probe, 1, backend='native')
+        ops.correlation(probe, probe, 1, corr_backend='native')
     except RuntimeError as exc:
         return str(exc)
     return None

@@ -57,7 +57,7 @@ class _TempoMatch(torch.nn.Module):
 
     def forward(self, f1, f2):
         from mmaction_tcm.ops import tempo_match
-        return tempo_match(f1, f2, 15, 5.0, 100.0, backend=self.backend)
+        return tempo_match(f1, f2, 15, 5.0, 100.0, corr_backend=self.backend)
 
 
 def bench_op(args) -> list:
