@@ -124,7 +124,7 @@ def subnormal_fraction(t):
     return ((t != 0) & (t.abs() < tiny)).float().mean().item()
 
 
-def time_cases(cases, runs, warmup, device):
+def time_cases(cases, warmup, device):
     """``cases``: name -> (forward fn, forward + backward fn, number of runs, flush)."""
     rows = []
     for name, (fwd, fwd_bwd, n, flush) in cases.items():
@@ -324,13 +324,13 @@ def main():
                  'pytorch GEMM (torch_impl)': correlation_torch,
                  'pytorch pad+shift loop': correlation_shift_loop}
         corr = time_cases(correlation_cases(impls, data['corr'], args.patch, runs(impls),
-                                            flush_rows), None, args.warmup, device)
+                                            flush_rows), args.warmup, device)
         print_table(f'[{kind}] correlation', corr, 'pytorch pad+shift loop')
         impls = {'native fused tempo_match': native.tempo_match_native,
                  'pytorch unfused (torch_impl)': tempo_match_torch,
                  'pytorch unfused on pad+shift loop': tempo_match_shift_loop}
         match = time_cases(match_cases(impls, data['match'], args.patch, runs(impls),
-                                       flush_rows), None, args.warmup, device)
+                                       flush_rows), args.warmup, device)
         print_table(f'[{kind}] tempo_match (correlation + ReLU + max + kernel-softmax + '
                     'soft-argmax)', match, 'pytorch unfused (torch_impl)')
     if not args.skip_memory:
