@@ -21,6 +21,7 @@ from typing import Callable, Dict, Tuple
 from . import extension
 from .mmcv_backend import correlation_mmcv, tempo_match_mmcv
 from .native import correlation_native, tempo_match_native
+from .sampler_backend import check_sampler, correlation_sampler, tempo_match_sampler
 from .torch_impl import correlation_torch, tempo_match_torch
 
 AUTO = 'auto'
@@ -64,6 +65,9 @@ BACKENDS: Dict[str, OpBackend] = {
     # checked at the call: a model configured for mmcv can be built (and exported with
     # another backend) where mmcv's compiled ops are missing
     'mmcv': OpBackend('mmcv', correlation_mmcv, tempo_match_mmcv),
+    'spatial_correlation_sampler': OpBackend('spatial_correlation_sampler',
+                                             correlation_sampler, tempo_match_sampler,
+                                             check_sampler),
 }
 
 _resolved: Dict[str, OpBackend] = {}

@@ -14,7 +14,8 @@ def correlation(f1: torch.Tensor, f2: torch.Tensor, patch_size: int,
         patch_size: odd number ``P`` of displacements per axis.
         dilation_patch: spacing between displacements.
         corr_backend: a name of :func:`mmaction_tcm.ops.backends.backend_names`
-            (``'auto'``, ``'native'``, ``'pytorch'``, ``'mmcv'``), resolved on first use.
+            (``'auto'``, ``'native'``, ``'pytorch'``, ``'mmcv'``,
+            ``'spatial_correlation_sampler'``), resolved on first use.
     Returns:
         ``(B, P, P, H, W)``; entry ``[b, i, j, h, w]`` pairs ``f1[b, :, h, w]`` with
         ``f2[b, :, h + (i - r) * d, w + (j - r) * d]``, ``r = (P - 1) // 2``.
