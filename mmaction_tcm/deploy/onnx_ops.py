@@ -3,8 +3,9 @@
 Standard ONNX operators only (opset 18), written with onnxscript and handed to the dynamo
 exporter through ``custom_translation_table``, so stock onnxruntime runs the result with no
 custom-op library. The graph follows the PyTorch path of :mod:`mmaction_tcm.ops`: the
-correlation is ``P`` batched matrix products (one per row of displacements) whose band of
-``P`` columns is read by a pad-and-reshape walk, then ReLU, confidence (max), the Gaussian
+correlation gathers the ``P`` candidate rows of the padded second map (one ``Gather``),
+multiplies them with the first map in one batched ``MatMul`` and reads the band of ``P``
+columns by a pad-and-reshape walk, then ReLU, confidence (max), the Gaussian
 around the first hard argmax, the kernel-softmax and the soft-argmax scaled by ``1/r``.
 
 The batch dimension stays symbolic (reshapes copy it with ``0``); channels, height and
@@ -40,12 +41,10 @@ def correlation_onnx(f1, f2, patch_size: int, dilation_patch: int = 1):
     span = (P - 1) * d + 1
     Wp = W + 2 * pad
     f2p = op.Pad(f2, _const_ints([0, 0, pad, pad, 0, 0, pad, pad]))   # (B, C, H+2pad, Wp)
-    rows = []
-    for i in range(P):                                                 # row offsets i*d
-        start = i * d
-        row = op.Slice(f2p, _const_ints([start]), _const_ints([start + H]), _const_ints([2]))
-        rows.append(op.Unsqueeze(row, _const_ints([3])))               # (B, C, H, 1, Wp)
-    rows = op.Concat(*rows, axis=3)                                    # (B, C, H, P, Wp)
+    # rows h + i*d of the padded map for every output row h and offset i: one Gather
+    index = (np.arange(H)[:, None] + np.arange(P)[None, :] * d).reshape(-1)
+    rows = op.Gather(f2p, op.Constant(value=_int_tensor(index)), axis=2)  # (B, C, H*P, Wp)
+    rows = op.Reshape(rows, _const_ints([0, C, H, P, Wp]))            # (B, C, H, P, Wp)
     rows = op.Reshape(op.Transpose(rows, perm=[0, 2, 1, 3, 4]),
                       _const_ints([0, H, C, P * Wp]))                  # (B, H, C, P*Wp)
     prod = op.MatMul(op.Transpose(f1, perm=[0, 2, 3, 1]), rows)        # (B, H, W, P*Wp)
@@ -85,6 +84,11 @@ def tempo_match_onnx(f1, f2, patch_size: int = 15, sigma: float = 5.0,
     u = op.Mul(op.ReduceSum(op.Mul(prob, offsets_x), _const_ints([1]), keepdims=1), inv_r)
     v = op.Mul(op.ReduceSum(op.Mul(prob, offsets_y), _const_ints([1]), keepdims=1), inv_r)
     return op.Concat(u, v, axis=1), confidence
+
+
+def _int_tensor(array: np.ndarray):
+    import onnx.numpy_helper
+    return onnx.numpy_helper.from_array(array.astype(np.int64))
 
 
 def _float_tensor(array: np.ndarray):
