@@ -10,7 +10,7 @@ from typing import Tuple
 
 import torch
 
-from .torch_impl import match_from_correlation
+from .torch_impl import match_on_cost_volume
 
 
 def check_sampler() -> None:
@@ -38,6 +38,4 @@ def tempo_match_sampler(f1: torch.Tensor, f2: torch.Tensor, patch_size: int = 15
                         sigma: float = 5.0, temperature: float = 100.0
                         ) -> Tuple[torch.Tensor, torch.Tensor]:
     """The sampler's cost volume ``(B, P*P, H, W)``, then the PyTorch matching steps."""
-    B, _, H, W = f1.shape
-    corr = correlation_sampler(f1, f2, patch_size).reshape(B, patch_size * patch_size, H, W)
-    return match_from_correlation(corr, patch_size, sigma, temperature)
+    return match_on_cost_volume(correlation_sampler, f1, f2, patch_size, sigma, temperature)

@@ -73,10 +73,18 @@ def match_from_correlation(corr: torch.Tensor, patch_size: int, sigma: float,
     return torch.cat([u, v], dim=1), confidence
 
 
+def match_on_cost_volume(correlation_fn, f1: torch.Tensor, f2: torch.Tensor,
+                         patch_size: int, sigma: float, temperature: float
+                         ) -> Tuple[torch.Tensor, torch.Tensor]:
+    """Unfused matching: ``correlation_fn(f1, f2, P, 1)`` stored as ``(B, P*P, H, W)``, then
+    :func:`match_from_correlation` (the path of every backend that has no fused kernel)."""
+    B, _, H, W = f1.shape
+    corr = correlation_fn(f1, f2, patch_size, 1).reshape(B, patch_size * patch_size, H, W)
+    return match_from_correlation(corr, patch_size, sigma, temperature)
+
+
 def tempo_match_torch(f1: torch.Tensor, f2: torch.Tensor, patch_size: int = 15,
                       sigma: float = 5.0, temperature: float = 100.0
                       ) -> Tuple[torch.Tensor, torch.Tensor]:
-    """Unfused matching: stores the ``(B, P*P, H, W)`` cost volume."""
-    B, _, H, W = f1.shape
-    corr = correlation_torch(f1, f2, patch_size).view(B, patch_size * patch_size, H, W)
-    return match_from_correlation(corr, patch_size, sigma, temperature)
+    """Unfused matching on :func:`correlation_torch`'s cost volume."""
+    return match_on_cost_volume(correlation_torch, f1, f2, patch_size, sigma, temperature)
