@@ -95,7 +95,7 @@ def test_config_builds_and_is_consistent(name):
 
 
 def test_released_recipe_in_tcm_r50_sthv1():
-    """DESIGN section 2's released training / test recipe."""
+    """The released training / test recipe (docs/design.md §2)."""
     cfg = load('tcm_r50_sthv1.py')
     opt = cfg.optim_wrapper
     assert opt.constructor == 'TSMOptimWrapperConstructor'
@@ -151,7 +151,7 @@ def _trainable_groups(model, optim_cfg):
                                   'tcm_r18_sthv1_mtdm_only.py', 'tcm_r18_sthv1_tam_only.py'])
 def test_optimizer_covers_every_parameter_with_the_released_policy(name):
     """TSMOptimWrapperConstructor must not drop TCM parameters; BN / biases: no decay,
-    biases at 2x lr (DESIGN section 2)."""
+    biases at 2x lr (docs/design.md §2)."""
     cfg = load(name)
     model = MODELS.build(cfg.model)
     groups = _trainable_groups(model, cfg.optim_wrapper)
