@@ -1,7 +1,7 @@
 """AOTInductor package vs eager, and tools/demo.py printing the same top-5 on every backend
 (PyTorch checkpoint, ONNX in onnxruntime, AOTInductor .pt2) for the same video.
 
-The model is the tempo demo's TCM-R18 (TSM-R18 + TCM after res2, 8 x 64^2) with random
+The model is the tempo demo's TCM-R18 (TSM-R18 + TCM after res2, the config's test clip) with random
 weights; the package calls the native tempo_match op (our library is loaded in-process).
 AOTInductor compiles for minutes on 2 cores: slow.
 """
@@ -12,7 +12,7 @@ import pytest
 
 from helpers import (ROOT, assert_close_scores, build, random_clips, reference_scores,
                      save_checkpoint, small_config)
-from mmaction_tcm.deploy import export_model, load_exported
+from mmaction_tcm.deploy import default_clip_size, export_model, load_exported
 
 pytestmark = pytest.mark.slow
 
@@ -29,10 +29,11 @@ def deployed(tmp_path_factory):
     cfg_file = str(root / 'tcm_r18_tempo_small.py')
     cfg.dump(cfg_file)
     ckpt = save_checkpoint(model, str(root / 'model.pth'))
+    frames, height, width = default_clip_size(cfg)  # the config's test clip
     files = {}
     for fmt in ('onnx', 'pt2'):
         files[fmt] = str(root / f'model.{fmt}')
-        export_model(model, fmt, files[fmt], (8, 3, 64, 64), dynamic_clips=True)
+        export_model(model, fmt, files[fmt], (frames, 3, height, width), dynamic_clips=True)
     from helpers import make_video_set
     make_video_set(str(root), num_videos=1, frames=40, size=(64, 80))
     return dict(model=model, cfg=cfg_file, ckpt=ckpt, video=str(root / 'v00.mp4'), **files)
@@ -44,8 +45,9 @@ def test_aoti_package_matches_eager(deployed):
     for n in (1, 3):
         clips = random_clips(n, runner.clip_shape, seed=n)
         assert_close_scores(runner(clips), reference_scores(deployed['model'], clips))
+    wrong = (16,) + runner.clip_shape[1:]
     with pytest.raises(ValueError, match='exported for T=8 frames per clip, got 16'):
-        runner(random_clips(1, (16, 3, 64, 64)))
+        runner(random_clips(1, wrong))
 
 
 def test_demo_prints_the_same_top5_on_every_backend(deployed, capsys):

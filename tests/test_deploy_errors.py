@@ -173,3 +173,9 @@ def test_export_tool_arguments(tsm_onnx, tmp_path):
 def test_default_clip_size_is_the_configs_test_clip(config, clip):
     from mmaction_tcm.deploy import default_clip_size
     assert default_clip_size(small_config(config)) == clip
+
+
+def test_default_clip_size_follows_the_tempo_configs_input_size():
+    from mmaction_tcm.deploy import default_clip_size
+    cfg = small_config('tcm_r18_tempo')
+    assert default_clip_size(cfg) == (cfg.num_frames, cfg.input_size, cfg.input_size)
