@@ -145,17 +145,10 @@ def build_cfg(args):
     from mmengine.config import Config
     cfg = Config.fromfile(osp.join(ROOT, CONFIG))
     cfg.randomness = dict(seed=args.seed, deterministic=False)
-    for split in ('train', 'val', 'test'):
-        loader = cfg[f'{split}_dataloader']
-        loader.dataset.ann_file = osp.join(args.data_root, f'{split}_list.txt')
-        loader.dataset.data_prefix = dict(video=args.data_root)
-        if args.batch_size:
-            loader.batch_size = args.batch_size
-        for step in loader.dataset.pipeline:
-            if step.type == 'Resize':
-                step.scale = (args.size, args.size)
+    from run_tempo_demo import SPLITS, point_loaders_at, set_epochs
+    point_loaders_at(cfg, {split: osp.join(args.data_root, f'{split}_list.txt')
+                           for split in SPLITS}, args.data_root, args.batch_size, args.size)
     if args.epochs:
-        from run_tempo_demo import set_epochs
         set_epochs(cfg, args.epochs)
     return cfg
 

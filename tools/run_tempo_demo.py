@@ -122,6 +122,23 @@ def set_epochs(cfg, epochs: int) -> None:
     cfg.param_scheduler = schedulers
 
 
+SPLITS = ('train', 'val', 'test')
+
+
+def point_loaders_at(cfg, lists: dict, data_root: str, batch_size=None, size=None) -> None:
+    """Set each split's list file (``lists[split]``), video folder, batch size (when given)
+    and square frame size (the pipelines' ``Resize``, when given) in place."""
+    for split in SPLITS:
+        loader = cfg[f'{split}_dataloader']
+        loader.dataset.ann_file = lists[split]
+        loader.dataset.data_prefix = dict(video=data_root)
+        if batch_size:
+            loader.batch_size = batch_size
+        for step in loader.dataset.pipeline:
+            if size and step.type == 'Resize':
+                step.scale = (size, size)
+
+
 def build_cfg(config: str, args, seed: int, work_dir: str, trunk: str):
     """Load ``config`` and point it at the data, trunk, work dir, seed, size, classes."""
     from mmengine.config import Config
@@ -130,15 +147,8 @@ def build_cfg(config: str, args, seed: int, work_dir: str, trunk: str):
     cfg.randomness = dict(seed=seed, deterministic=False)
     cfg.model.backbone.pretrained = trunk
     cfg.model.cls_head.num_classes = args.num_classes
-    for split in ('train', 'val', 'test'):
-        loader = cfg[f'{split}_dataloader']
-        loader.dataset.ann_file = getattr(args, f'{split}_list')
-        loader.dataset.data_prefix = dict(video=args.data_root)
-        if args.batch_size:
-            loader.batch_size = args.batch_size
-        for step in loader.dataset.pipeline:
-            if step.type == 'Resize':
-                step.scale = (args.size, args.size)
+    point_loaders_at(cfg, {split: getattr(args, f'{split}_list') for split in SPLITS},
+                     args.data_root, args.batch_size, args.size)
     if args.epochs:
         set_epochs(cfg, args.epochs)
     return cfg
