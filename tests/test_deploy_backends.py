@@ -1,8 +1,8 @@
 """AOTInductor package vs eager, and tools/demo.py printing the same top-5 on every backend
 (PyTorch checkpoint, ONNX in onnxruntime, AOTInductor .pt2) for the same video.
 
-The model is the tempo demo's TCM-R18 (TSM-R18 + TCM after res2, the config's test clip) with random
-weights; the package calls the native tempo_match op (our library is loaded in-process).
+The model is the tempo demo's TCM-R18 (TSM-R18 + TCM after res3, the config's test clip)
+with random weights; the package calls the native tempo_match op (our library is loaded in-process).
 AOTInductor compiles for minutes on 2 cores: slow.
 """
 import os
