@@ -23,7 +23,7 @@ install: $(STAMP)
 	$(PIP) install -q --no-build-isolation --no-deps --force-reinstall .
 
 test: install
-	$(PY) -m pytest -q tests
+	$(PY) -m pytest -q --durations=25 tests
 
 test-fast: install
 	$(PY) -m pytest -q -m "not slow" tests
