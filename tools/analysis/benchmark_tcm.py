@@ -199,8 +199,15 @@ def run_r50(args, kind, device, backends):
                                    args.interval)
     x = benchmark_inputs.normalise(video).to(device)
     clip, batch = x[:args.infer_clips * T], x[args.infer_clips * T:]
-    for model in models.values():
-        model.eval()
+    warmup = args.warmup + (1 if args.compile else 0)  # + the inductor compile call
+
+    def time_rows(title, step_of, rounds):
+        """Time ``step_of(model)`` for every model (and its compiled twin) interleaved."""
+        steps = {name: (step_of(m), False) for name, m in models.items()}
+        compiled = {f'{name}, torch.compile': step_of(compile_model(m))
+                    for name, m in models.items() if args.compile and 'pytorch' not in name}
+        report(title, interleaved(with_variants(steps, args.flush_denormal, compiled),
+                                  rounds, warmup, device), 'TSM-R50')
 
     def infer(model):
         def step():
@@ -208,32 +215,22 @@ def run_r50(args, kind, device, backends):
                 model(clip)
         return step
 
-    steps = {name: (infer(m), False) for name, m in models.items()}
-    compiled = {f'{name}, torch.compile': infer(compile_model(m))
-                for name, m in models.items() if args.compile and 'pytorch' not in name}
-    report(f'[{kind}] inference, {args.infer_clips} clip(s) x {T} x {S}^2 '
-           f'({args.rounds} rounds)',
-           interleaved(with_variants(steps, args.flush_denormal, compiled), args.rounds,
-                       args.warmup + (1 if args.compile else 0), device), 'TSM-R50')
-    if args.skip_train:
-        return
-    for model in models.values():
-        model.train()
-
     def train(model):
         def step():
             model.zero_grad(set_to_none=True)
             model(batch).mean().backward()
         return step
 
-    steps = {name: (train(m), False) for name, m in models.items()}
-    compiled = {f'{name}, torch.compile': train(compile_model(m))
-                for name, m in models.items() if args.compile and 'pytorch' not in name}
-    report(f'[{kind}] training step, {args.train_clips} clips x {T} x {S}^2, forward + '
-           f'backward ({args.train_rounds} rounds)',
-           interleaved(with_variants(steps, args.flush_denormal, compiled),
-                       args.train_rounds, args.warmup + (1 if args.compile else 0), device),
-           'TSM-R50')
+    for model in models.values():
+        model.eval()
+    time_rows(f'[{kind}] inference, {args.infer_clips} clip(s) x {T} x {S}^2 '
+              f'({args.rounds} rounds)', infer, args.rounds)
+    if args.skip_train:
+        return
+    for model in models.values():
+        model.train()
+    time_rows(f'[{kind}] training step, {args.train_clips} clips x {T} x {S}^2, forward + '
+              f'backward ({args.train_rounds} rounds)', train, args.train_rounds)
 
 
 def run_demo(args, kind, device, backends):
