@@ -56,7 +56,7 @@ def parse_args(argv=None):
     p.add_argument('--seeds', type=int, nargs='+', default=[0],
                    help='fine-tuning seeds (data and trunk are the same for all)')
     p.add_argument('--data-seed', type=int, default=0)
-    p.add_argument('--train-per-class', type=int, default=64)
+    p.add_argument('--train-per-class', type=int, default=40)
     p.add_argument('--val-per-class', type=int, default=8)
     p.add_argument('--test-per-class', type=int, default=16)
     p.add_argument('--epochs', type=int, default=None, help='override the configs')

@@ -71,7 +71,7 @@ test_dataloader = _loader('test', test_pipeline, 64, False, True)
 val_evaluator = dict(type='AccMetric', metric_list=('top_k_accuracy', 'mean_class_accuracy'))
 test_evaluator = val_evaluator
 
-max_epochs = 4
+max_epochs = 3
 train_cfg = dict(type='EpochBasedTrainLoop', max_epochs=max_epochs, val_begin=1,
                  val_interval=max_epochs)
 val_cfg = dict(type='ValLoop')
