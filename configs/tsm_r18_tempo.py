@@ -1,4 +1,4 @@
-# TSM-ResNet-18, 8 frames of 112x112, fine-tuned from the appearance-pretrained trunk
+# TSM-ResNet-18, 8 frames of 64x64, fine-tuned from the appearance-pretrained trunk
 # (stage 1, configs/demo/appearance_r18_pretrain.py) on the synthetic tempo videos, whose
 # classes differ only in motion: the baseline of the demo (tools/run_tempo_demo.py).
 #
@@ -15,7 +15,7 @@ _base_ = ['./_base_/default_runtime.py']
 
 num_frames = 8
 frame_interval = 4  # 8 x 4 covers the whole 32-frame video
-input_size = 112
+input_size = 64
 num_classes = 12
 
 model = dict(

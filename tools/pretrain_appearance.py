@@ -50,7 +50,7 @@ def parse_args(argv=None):
     p.add_argument('--train-per-class', type=int, default=200)
     p.add_argument('--val-per-class', type=int, default=10)
     p.add_argument('--test-per-class', type=int, default=10)
-    p.add_argument('--size', type=int, default=112, help='frame size (pixels)')
+    p.add_argument('--size', type=int, default=64, help='frame size (pixels)')
     p.add_argument('--epochs', type=int, default=None, help='override the config')
     p.add_argument('--batch-size', type=int, default=None, help='override the config')
     p.add_argument('--quick', action='store_true', help='tiny data, 1 epoch (plumbing)')

@@ -52,11 +52,11 @@ def parse_args(argv=None):
     p.add_argument('--val-list', help='default DATA_ROOT/val_list.txt')
     p.add_argument('--test-list', help='default DATA_ROOT/test_list.txt')
     p.add_argument('--num-classes', type=int, default=12)
-    p.add_argument('--size', type=int, default=112, help='frame size (pixels)')
+    p.add_argument('--size', type=int, default=64, help='frame size (pixels)')
     p.add_argument('--seeds', type=int, nargs='+', default=[0],
                    help='fine-tuning seeds (data and trunk are the same for all)')
     p.add_argument('--data-seed', type=int, default=0)
-    p.add_argument('--train-per-class', type=int, default=40)
+    p.add_argument('--train-per-class', type=int, default=128)
     p.add_argument('--val-per-class', type=int, default=8)
     p.add_argument('--test-per-class', type=int, default=16)
     p.add_argument('--epochs', type=int, default=None, help='override the configs')

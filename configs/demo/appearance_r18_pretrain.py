@@ -9,7 +9,7 @@
 # Data: python tools/data/generate_tempo_videos.py data/tempo_appearance --task appearance
 _base_ = ['../_base_/default_runtime.py']
 
-input_size = 112
+input_size = 64
 num_classes = 12
 
 model = dict(
@@ -71,7 +71,7 @@ test_dataloader = _loader('test', test_pipeline, 64, False, True)
 val_evaluator = dict(type='AccMetric', metric_list=('top_k_accuracy', 'mean_class_accuracy'))
 test_evaluator = val_evaluator
 
-max_epochs = 3
+max_epochs = 6
 train_cfg = dict(type='EpochBasedTrainLoop', max_epochs=max_epochs, val_begin=1,
                  val_interval=max_epochs)
 val_cfg = dict(type='ValLoop')

