@@ -245,7 +245,9 @@ def test_video_demo_top5_matches_a_direct_forward(demo, capsys):
     model = init_recognizer(cfg_path, by['TCM-R18']['checkpoint'], device='cpu')
     # centred 8 x 4 clip of a 32-frame video: it spans 29 frames, so it starts at 1
     frames = decord.VideoReader(video).get_batch(list(range(1, 32, 4))).asnumpy()
-    assert frames.shape == (8, 112, 112, 3)  # the config's input size: no resize
+    from mmengine.config import Config
+    size = Config.fromfile(cfg_path).input_size
+    assert frames.shape == (8, size, size, 3)  # the config's input size: no resize
     x = torch.from_numpy(frames).permute(0, 3, 1, 2).float()
     mean = torch.tensor([123.675, 116.28, 103.53]).view(1, 3, 1, 1)
     std = torch.tensor([58.395, 57.12, 57.375]).view(1, 3, 1, 1)

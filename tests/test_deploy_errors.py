@@ -169,7 +169,7 @@ def test_export_tool_arguments(tsm_onnx, tmp_path):
 @pytest.mark.parametrize('config, clip', [('tcm_r50_sthv1', (8, 224, 224)),
                                           ('tcm_i3d_r50_sthv1', (32, 224, 224)),
                                           ('tcm_resnext3d101_sthv1', (16, 112, 112)),
-                                          ('tcm_r18_tempo', (8, 112, 112))])
+                                          ('tcm_r18_tempo', (8, 64, 64))])
 def test_default_clip_size_is_the_configs_test_clip(config, clip):
     from mmaction_tcm.deploy import default_clip_size
     assert default_clip_size(small_config(config)) == clip
