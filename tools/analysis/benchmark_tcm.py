@@ -10,7 +10,7 @@ Pairs (``--pair``):
   configs at the demo's earlier shapes: ``demo112`` (8 x 112^2, TCM after res3, 14x14) and
   ``demo64`` (8 x 64^2, TCM after res2, ``tcm_stages=(0,)``, 16x16). Training step:
   ``model.train_step`` with the config's optimizer wrapper, exactly what the mmengine
-  Runner calls each iteration (data preprocessor, loss, backward, AdamW step), on a batch
+  Runner calls each iteration (data preprocessor, loss, backward, optimizer step), on a batch
   of ``--train-clips`` clips; inference: ``model.test_step`` on ``--infer-clips`` clips.
 
 Inputs (``--inputs``, several allowed): ``random`` uint8 noise, ``tempo`` decoded
@@ -271,7 +271,8 @@ def run_demo(args, kind, device, backends):
         return step
 
     steps = {name: (train(name), False) for name in models}
-    report(f'[{kind}] training step (train_step + AdamW, as the Runner), {args.train_clips} '
+    report(f'[{kind}] training step (train_step + the config optimizer, as the Runner), '
+           f'{args.train_clips} '
            f'clips x {T} x {S}^2 ({args.train_rounds} rounds)',
            interleaved(with_variants(steps, args.flush_denormal, {}), args.train_rounds,
                        args.warmup, device), 'TSM-R18')
