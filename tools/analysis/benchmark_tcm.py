@@ -46,6 +46,7 @@ import mmaction_tcm  # noqa: E402,F401
 from mmaction_tcm.models.backbones.resnet_tsm_tcm import ResNetTSMTCM  # noqa: E402
 
 import benchmark_inputs  # noqa: E402
+from op_features import DEMO_PAIRS, SOURCES  # noqa: E402
 
 try:
     from mmaction_tcm.ops import extension  # noqa: E402
@@ -63,10 +64,6 @@ def build_r50(T, backends):
                                                        tcm_cfg=dict(corr_backend=backend))
     share_trunk(models, 'TSM-R50')
     return models
-
-
-# demo pair -> (frame size, TCM stages, stride of the TCM map); 'demo' is the shipped configs
-DEMO_PAIRS = {'demo': (64, (1, ), 8), 'demo112': (112, (1, ), 8), 'demo64': (64, (0, ), 4)}
 
 
 def demo_configs(pair):
@@ -272,8 +269,7 @@ def run_demo(args, kind, device, backends):
 
     steps = {name: (train(name), False) for name in models}
     report(f'[{kind}] training step (train_step + the config optimizer, as the Runner), '
-           f'{args.train_clips} '
-           f'clips x {T} x {S}^2 ({args.train_rounds} rounds)',
+           f'{args.train_clips} clips x {T} x {S}^2 ({args.train_rounds} rounds)',
            interleaved(with_variants(steps, args.flush_denormal, {}), args.train_rounds,
                        args.warmup, device), 'TSM-R18')
 
@@ -297,13 +293,13 @@ def flops_and_params(T):
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument('--pair', default='r50', choices=['r50', *DEMO_PAIRS])
+    parser.add_argument('--pair', default='r50', choices=SOURCES)
     parser.add_argument('--inputs', nargs='+', default=['random', 'footage'],
                         choices=benchmark_inputs.INPUTS)
     parser.add_argument('--frames', type=int, default=8)
     parser.add_argument('--size', type=int, default=None,
-                        help='frame size (default: 224 for r50, 64 / 112 / 64 for demo / demo112 / '
-                        'demo64)')
+                        help='frame size (default: 224 for r50; demo, demo112, demo64: '
+                        '64, 112, 64)')
     parser.add_argument('--interval', type=int, default=4, help='frame interval of a clip')
     parser.add_argument('--infer-clips', type=int, default=None,
                         help='clips per inference call (default: 1 for r50, 16 for demo)')

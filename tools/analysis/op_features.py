@@ -11,7 +11,17 @@ from typing import Dict
 
 import torch
 
-SOURCES = ('r50', 'demo', 'demo112', 'demo64')
+# demo pair -> (frame size, TCM stages, stride of the TCM map); 'demo' is the shipped configs
+DEMO_PAIRS = {'demo': (64, (1, ), 8), 'demo112': (112, (1, ), 8), 'demo64': (64, (0, ), 4)}
+SOURCES = ('r50', *DEMO_PAIRS)
+
+
+def map_side(source: str) -> int:
+    """Side of the map the first TCM of ``source`` matches, at its default frame size."""
+    if source == 'r50':
+        return 28  # res3 of 224^2
+    size, _, stride = DEMO_PAIRS[source]
+    return size // stride
 
 
 def build_source(source: str, T: int):
@@ -24,7 +34,7 @@ def build_source(source: str, T: int):
     from mmaction.registry import MODELS
     from mmaction.utils import register_all_modules
     from mmengine.logging import MMLogger
-    from benchmark_tcm import DEMO_PAIRS, demo_configs
+    from benchmark_tcm import demo_configs
     register_all_modules(init_default_scope=True)
     MMLogger.get_current_instance().setLevel('WARNING')
     cfg = demo_configs(source)[1]
